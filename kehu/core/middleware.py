@@ -1,0 +1,30 @@
+"""Request guards that must run before any body is read."""
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses API bodies over ``KEHU_API_MAX_BODY_BYTES`` with 413 in the API's error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.API_MAX_BODY_BYTES:
+                body = {
+                    "error": {
+                        "code": "request_too_large",
+                        "message": f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes.",
+                        "details": [],
+                    }
+                }
+                return HttpResponse(json.dumps(body), status=413, content_type="application/json")
+        return self.get_response(request)

@@ -1,0 +1,230 @@
+"""Writes on workspaces, members, roles, teams and API keys. Every write is audited."""
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from kehu.audit.models import AuditEntry
+from kehu.audit.services import create_record, delete_record, diff, record, update_record
+from kehu.core.errors import Conflict, FieldError, ValidationFailed
+
+from .access import Actor, require_manager
+from .models import ApiKey, Membership, Role, Team, Workspace
+from .permissions import MANAGING_ROLES, SYSTEM_ROLES, validate_permissions
+
+API_KEY_PREFIX = "kehu_"
+
+
+@transaction.atomic
+def create_workspace(name: str, owner, *, slug: str = "", **settings) -> Workspace:
+    """A new workspace with the built-in roles, and ``owner`` as its first member (role owner)."""
+    slug = slug or slugify(name) or f"ws-{secrets.token_hex(3)}"
+    if Workspace.objects.filter(slug=slug).exists():
+        raise ValidationFailed([FieldError("slug", _("This short name is already taken."), "unique")])
+    workspace = Workspace.objects.create(name=name, slug=slug, **settings)
+    with scope(workspace=workspace):
+        roles = {
+            key: Role.objects.create(
+                workspace=workspace,
+                key=key,
+                name=str(label),
+                is_system=True,
+                can_manage_workspace=key in MANAGING_ROLES,
+            )
+            for key, label in SYSTEM_ROLES.items()
+        }
+        membership = Membership.objects.create(workspace=workspace, user=owner, role=roles["owner"])
+        record(AuditEntry.Action.CREATE, workspace=workspace, user=owner, instance=workspace,
+               object_type="workspaces.workspace")
+        record(AuditEntry.Action.CREATE, workspace=workspace, user=owner, instance=membership,
+               changes={"role": [None, "owner"]})
+    return workspace
+
+
+def actor_for(user, workspace: Workspace, api_key: ApiKey | None = None) -> Actor | None:
+    """The actor of an active member, or None when the user is no (active) member."""
+    membership = (
+        Membership.objects.select_related("role", "workspace", "user")
+        .filter(workspace=workspace, user=user, is_active=True)
+        .first()
+    )
+    return Actor(membership, api_key) if membership else None
+
+
+@transaction.atomic
+def add_member(actor: Actor, user, role_key: str) -> Membership:
+    require_manager(actor)
+    role = _role(role_key)
+    if Membership.objects.filter(user=user).exists():
+        raise Conflict(_("This user is already a member."))
+    membership = create_record(actor, Membership(user=user, role=role))
+    return membership
+
+
+@transaction.atomic
+def change_member(actor: Actor, membership: Membership, *, role_key: str | None = None,
+                  is_active: bool | None = None) -> Membership:
+    require_manager(actor)
+    values: dict = {}
+    if role_key is not None:
+        values["role"] = _role(role_key)
+    if is_active is not None:
+        values["is_active"] = is_active
+    demoting_owner = membership.role.key == "owner" and (
+        ("role" in values and values["role"].key != "owner") or is_active is False
+    )
+    if demoting_owner and not Membership.objects.filter(role__key="owner", is_active=True).exclude(
+        pk=membership.pk
+    ).exists():
+        raise Conflict(_("A workspace needs at least one active owner."))
+    before = {"role": membership.role.key, "is_active": membership.is_active}
+    for name, value in values.items():
+        setattr(membership, name, value)
+    membership.updated_by = actor.user
+    membership.save()
+    changes = diff(before, {"role": membership.role.key, "is_active": membership.is_active})
+    if changes:
+        record(AuditEntry.Action.PERMISSION_CHANGE, actor=actor, instance=membership, changes=changes)
+    return membership
+
+
+def _role(key: str) -> Role:
+    role = Role.objects.filter(key=key).first()
+    if role is None:
+        raise ValidationFailed([FieldError("role", _("Unknown role."), "unknown")])
+    return role
+
+
+@transaction.atomic
+def create_role(actor: Actor, key: str, name: str, permissions: dict, can_manage_workspace: bool = False) -> Role:
+    require_manager(actor)
+    _check_permissions(permissions)
+    if Role.objects.filter(key=key).exists():
+        raise ValidationFailed([FieldError("key", _("A role with this key exists."), "unique")])
+    role = Role(key=key, name=name, permissions=permissions, can_manage_workspace=can_manage_workspace)
+    create_record(actor, role)
+    return role
+
+
+@transaction.atomic
+def change_role(actor: Actor, role: Role, *, name: str | None = None, permissions: dict | None = None) -> Role:
+    require_manager(actor)
+    values: dict = {}
+    if name is not None:
+        values["name"] = name
+    if permissions is not None:
+        _check_permissions(permissions)
+        values["permissions"] = permissions
+    before = {"name": role.name, "permissions": role.permissions}
+    for field_name, value in values.items():
+        setattr(role, field_name, value)
+    role.updated_by = actor.user
+    role.save()
+    changes = diff(before, {"name": role.name, "permissions": role.permissions})
+    if changes:
+        record(AuditEntry.Action.PERMISSION_CHANGE, actor=actor, instance=role, changes=changes)
+    return role
+
+
+def _check_permissions(permissions: dict) -> None:
+    problems = validate_permissions(permissions)
+    if problems:
+        raise ValidationFailed([FieldError(path, message) for path, message in problems])
+
+
+@transaction.atomic
+def create_team(actor: Actor, name: str, member_ids: list[int] | None = None) -> Team:
+    require_manager(actor)
+    if Team.objects.filter(name=name).exists():
+        raise ValidationFailed([FieldError("name", _("A team with this name exists."), "unique")])
+    team = create_record(actor, Team(name=name))
+    if member_ids:
+        set_team_members(actor, team, member_ids)
+    return team
+
+
+@transaction.atomic
+def set_team_members(actor: Actor, team: Team, member_ids: list[int]) -> Team:
+    require_manager(actor)
+    valid = set(Membership.objects.filter(user_id__in=member_ids).values_list("user_id", flat=True))
+    unknown = sorted(set(member_ids) - valid)
+    if unknown:
+        raise ValidationFailed([FieldError("members", _("Not members of this workspace: %s") % unknown)])
+    before = sorted(team.members.values_list("id", flat=True))
+    team.members.set(valid)
+    changes = diff({"members": before}, {"members": sorted(valid)})
+    if changes:
+        record(AuditEntry.Action.PERMISSION_CHANGE, actor=actor, instance=team, changes=changes)
+    return team
+
+
+@transaction.atomic
+def rename_team(actor: Actor, team: Team, name: str) -> Team:
+    require_manager(actor)
+    update_record(actor, team, {"name": name})
+    return team
+
+
+@transaction.atomic
+def delete_team(actor: Actor, team: Team) -> None:
+    require_manager(actor)
+    delete_record(actor, team)
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_key(actor: Actor, name: str, user=None) -> tuple[ApiKey, str]:
+    """A new key acting as ``user`` (default: the actor). Returns the key and its secret, shown once."""
+    user = user or actor.user
+    if user != actor.user:
+        require_manager(actor)
+    if not Membership.objects.filter(user=user, is_active=True).exists():
+        raise ValidationFailed([FieldError("user", _("Not an active member of this workspace."))])
+    prefix = secrets.token_hex(4)
+    raw = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(user=user, name=name, prefix=prefix, key_hash=_hash(raw))
+    create_record(actor, key)
+    return key, raw
+
+
+@transaction.atomic
+def revoke_api_key(actor: Actor, key: ApiKey) -> ApiKey:
+    if key.user_id != actor.user.pk:
+        require_manager(actor)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        record(AuditEntry.Action.REVOKE, actor=actor, instance=key)
+    return key
+
+
+def authenticate_api_key(raw: str) -> Actor | None:
+    """The actor behind a raw key, or None for an unknown, revoked or orphaned key."""
+    if not raw.startswith(API_KEY_PREFIX):
+        return None
+    prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
+    with scopes_disabled():
+        key = ApiKey.objects.select_related("workspace", "user").filter(prefix=prefix).first()
+    if key is None or key.revoked_at is not None or not secrets.compare_digest(key.key_hash, _hash(raw)):
+        return None
+    if not key.user.is_active:
+        return None
+    with scope(workspace=key.workspace):
+        actor = actor_for(key.user, key.workspace, key)
+    if actor is None:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute so busy keys do not write on every request.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        with scopes_disabled():
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return actor
