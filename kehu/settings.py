@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "ninja",  # Swagger UI assets served from the installed package (no CDN)
     "kehu.core",
     "kehu.users",
     "kehu.workspaces",
@@ -183,18 +184,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# --- email -----------------------------------------------------------------------------------------
-EMAIL_HOST = env("EMAIL_HOST")
-EMAIL_PORT = env_int("EMAIL_PORT", 587)
-EMAIL_HOST_USER = env("EMAIL_USER")
-EMAIL_HOST_PASSWORD = env("EMAIL_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# --- email (Django 6.1 MAILERS) ---------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "Kehu <no-reply@localhost>")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
-)
+if env("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env("EMAIL_HOST"),
+                "port": env_int("EMAIL_PORT", 587),
+                "username": env("EMAIL_USER"),
+                "password": env("EMAIL_PASSWORD"),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "timeout": 30,
+            },
+        }
+    }
+else:  # no SMTP server configured: mails are printed to the console log
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # --- background tasks ------------------------------------------------------------------------------
 TASK_BACKEND = env("TASK_BACKEND", "database")  # database | celery | immediate
