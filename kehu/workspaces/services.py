@@ -228,3 +228,85 @@ def authenticate_api_key(raw: str) -> Actor | None:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return actor
+
+
+WORKSPACE_SETTINGS = ("name", "default_region", "base_currency", "default_language", "time_zone")
+
+
+def _workspace_problems(values: dict) -> list[FieldError]:
+    import re
+    import zoneinfo
+
+    import phonenumbers
+    from django.conf import settings as django_settings
+
+    problems = []
+    if "name" in values and not (values["name"] or "").strip():
+        problems.append(FieldError("name", _("The name cannot be empty."), "required"))
+    if "default_region" in values and values["default_region"] not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(FieldError("default_region", _("Unknown country code."), "invalid_choice"))
+    if "base_currency" in values and not re.fullmatch(r"[A-Z]{3}", values["base_currency"] or ""):
+        problems.append(FieldError("base_currency", _("Use a three-letter ISO 4217 code."), "invalid"))
+    if "default_language" in values and values["default_language"] not in dict(django_settings.LANGUAGES):
+        problems.append(FieldError("default_language", _("Unsupported language."), "invalid_choice"))
+    if "time_zone" in values and values["time_zone"] not in zoneinfo.available_timezones():
+        problems.append(FieldError("time_zone", _("Unknown time zone."), "invalid_choice"))
+    return problems
+
+
+@transaction.atomic
+def update_workspace(actor: Actor, **values) -> Workspace:
+    """Change the workspace's name and defaults (administrators only); audits the field diff."""
+    require_manager(actor)
+    unknown = set(values) - set(WORKSPACE_SETTINGS)
+    if unknown:
+        raise ValidationFailed([FieldError(name, _("Unknown field."), "unknown") for name in sorted(unknown)])
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+    if "default_region" in values:
+        values["default_region"] = (values["default_region"] or "").upper()
+    if "base_currency" in values:
+        values["base_currency"] = (values["base_currency"] or "").upper()
+    problems = _workspace_problems(values)
+    if problems:
+        raise ValidationFailed(problems)
+    workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
+    update_record(actor, workspace, values)
+    return workspace
+
+
+@transaction.atomic
+def invite_member(actor: Actor, email: str, role_key: str, name: str = "") -> Membership:
+    """Add the user with ``email`` to the workspace, creating them (no usable password) if new."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    require_manager(actor)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed([FieldError("email", _("Enter a valid email address."), "invalid")]) from None
+    user_model = get_user_model()
+    user = user_model.objects.filter(email=email).first()
+    if user is None:
+        # Setting a password happens through the password-reset flow; until then no login works.
+        user = user_model.objects.create_user(email=email, password=None, name=name.strip())
+        record(AuditEntry.Action.CREATE, actor=actor, instance=user, object_type="users.user",
+               changes=diff({}, {"email": user.email, "name": user.name}))
+    return add_member(actor, user, role_key)
+
+
+@transaction.atomic
+def change_team(actor: Actor, team: Team, *, name: str | None = None,
+                member_ids: list[int] | None = None) -> Team:
+    """Rename a team and/or replace its members in one audited change."""
+    require_manager(actor)
+    if name is not None and name != team.name:
+        if Team.objects.filter(name=name).exclude(pk=team.pk).exists():
+            raise ValidationFailed([FieldError("name", _("A team with this name exists."), "unique")])
+        rename_team(actor, team, name)
+    if member_ids is not None:
+        set_team_members(actor, team, member_ids)
+    return team

@@ -1,0 +1,20 @@
+"""The REST API at /api/v1/: one ``KehuAPI`` instance; each app contributes a router.
+
+Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` and docs/api.md.
+"""
+
+from kehu.audit.api import router as audit_router
+from kehu.core.api import KehuAPI
+from kehu.workspaces.api import router as workspaces_router
+
+api = KehuAPI(
+    title="Kehu API",
+    version="1",
+    description="Kehu CRM REST API. Conventions (auth, errors, pagination, rate limits): docs/api.md",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    urls_namespace="api-v1",
+)
+
+api.add_router("", workspaces_router)
+api.add_router("", audit_router)
