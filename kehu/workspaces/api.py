@@ -6,9 +6,12 @@ runs inside the request's workspace scope, so another workspace's ids simply are
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from pydantic import field_validator
 
 from kehu.core.api import InputSchema, actor_of, keyset
 
@@ -69,6 +72,15 @@ class MemberIn(InputSchema):
     email: str = Field(..., max_length=254)
     name: str = Field("", max_length=150, description="Used only when the user is new")
     role: str = Field(..., max_length=40, description="A role key, e.g. sales")
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        try:
+            validate_email(value.strip())
+        except DjangoValidationError:
+            raise ValueError(_("Enter a valid email address.")) from None
+        return value.strip()
 
 
 class MemberPatch(InputSchema):
@@ -193,7 +205,7 @@ def get_workspace(request):
 @router.patch("/workspace", response=WorkspaceOut, summary="Change the workspace (administrators)")
 def patch_workspace(request, payload: WorkspaceIn):
     values = payload.model_dump(exclude_unset=True)
-    return services.update_workspace(actor_of(request), **values)
+    return services.change_workspace(actor_of(request), **values)
 
 
 @router.get("/me", response=MeOut, summary="Who is calling")
@@ -254,7 +266,9 @@ def list_members(request, role: str | None = None, is_active: bool | None = None
 
 @router.post("/members", response={201: MemberOut}, summary="Add a member (administrators)")
 def add_member(request, payload: MemberIn):
-    membership = services.invite_member(actor_of(request), payload.email, payload.role, payload.name)
+    membership, _created = services.invite_member(
+        actor_of(request), payload.email, payload.role, payload.name
+    )
     return Status(201, membership)
 
 

@@ -255,50 +255,6 @@ def _workspace_problems(values: dict) -> list[FieldError]:
 
 
 @transaction.atomic
-def update_workspace(actor: Actor, **values) -> Workspace:
-    """Change the workspace's name and defaults (administrators only); audits the field diff."""
-    require_manager(actor)
-    unknown = set(values) - set(WORKSPACE_SETTINGS)
-    if unknown:
-        raise ValidationFailed([FieldError(name, _("Unknown field."), "unknown") for name in sorted(unknown)])
-    if "name" in values:
-        values["name"] = (values["name"] or "").strip()
-    if "default_region" in values:
-        values["default_region"] = (values["default_region"] or "").upper()
-    if "base_currency" in values:
-        values["base_currency"] = (values["base_currency"] or "").upper()
-    problems = _workspace_problems(values)
-    if problems:
-        raise ValidationFailed(problems)
-    workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
-    update_record(actor, workspace, values)
-    return workspace
-
-
-@transaction.atomic
-def invite_member(actor: Actor, email: str, role_key: str, name: str = "") -> Membership:
-    """Add the user with ``email`` to the workspace, creating them (no usable password) if new."""
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import ValidationError as DjangoValidationError
-    from django.core.validators import validate_email
-
-    require_manager(actor)
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except DjangoValidationError:
-        raise ValidationFailed([FieldError("email", _("Enter a valid email address."), "invalid")]) from None
-    user_model = get_user_model()
-    user = user_model.objects.filter(email=email).first()
-    if user is None:
-        # Setting a password happens through the password-reset flow; until then no login works.
-        user = user_model.objects.create_user(email=email, password=None, name=name.strip())
-        record(AuditEntry.Action.CREATE, actor=actor, instance=user, object_type="users.user",
-               changes=diff({}, {"email": user.email, "name": user.name}))
-    return add_member(actor, user, role_key)
-
-
-@transaction.atomic
 def change_team(actor: Actor, team: Team, *, name: str | None = None,
                 member_ids: list[int] | None = None) -> Team:
     """Rename a team and/or replace its members in one audited change."""
@@ -310,3 +266,56 @@ def change_team(actor: Actor, team: Team, *, name: str | None = None,
     if member_ids is not None:
         set_team_members(actor, team, member_ids)
     return team
+
+
+@transaction.atomic
+def invite_member(actor: Actor, email: str, role_key: str, name: str = "") -> tuple[Membership, bool]:
+    """Add the user with ``email`` to the workspace, creating the user (no password yet) if needed.
+
+    Returns the membership and whether a user was created; a new user sets a password through
+    the emailed link. A deactivated member is reactivated with the given role.
+    """
+    from django.contrib.auth import get_user_model
+
+    require_manager(actor)
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=None, name=name.strip())
+        record(AuditEntry.Action.CREATE, actor=actor, instance=user, object_type="users.user",
+               changes={"email": [None, email], "name": [None, user.name]})
+    existing = Membership.objects.filter(user=user).first()
+    if existing is not None:
+        if existing.is_active:
+            raise Conflict(_("This user is already a member."))
+        return change_member(actor, existing, role_key=role_key, is_active=True), created
+    return add_member(actor, user, role_key), created
+
+
+@transaction.atomic
+def change_workspace(actor: Actor, **values) -> Workspace:
+    """Change the workspace's name and defaults (the fields in ``WORKSPACE_SETTINGS``); audited."""
+    require_manager(actor)
+    unknown = sorted(set(values) - set(WORKSPACE_SETTINGS))
+    if unknown:
+        raise ValidationFailed([FieldError(name, _("Unknown field.")) for name in unknown])
+    if "name" in values and not str(values["name"]).strip():
+        raise ValidationFailed([FieldError("name", _("This field is required."), "required")])
+    for code_field in ("default_region", "base_currency"):
+        if isinstance(values.get(code_field), str):
+            values[code_field] = values[code_field].upper()
+    if problems := _workspace_problems(values):
+        raise ValidationFailed(problems)
+    workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
+    before = {name: getattr(workspace, name) for name in WORKSPACE_SETTINGS}
+    for name, value in values.items():
+        setattr(workspace, name, value)
+    changes = diff(before, {name: getattr(workspace, name) for name in WORKSPACE_SETTINGS})
+    if changes:
+        workspace.save(update_fields=list(changes))
+        record(AuditEntry.Action.UPDATE, actor=actor, instance=workspace,
+               object_type="workspaces.workspace", changes=changes)
+        actor.membership.workspace = workspace
+    return workspace
