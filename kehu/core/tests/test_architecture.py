@@ -189,11 +189,15 @@ def test_every_kehu_app_has_a_layer():
 
 
 def _app_modules(app: str):
-    """(module name, path) for an app's code: its tests and migrations are not part of its layer."""
+    """(module name, path) for an app's code.
+
+    Not part of its layer: tests, migrations, and management commands, which are entry points
+    that wire the apps together, like ``kehu/urls.py`` and ``kehu/cli.py``.
+    """
     base = KEHU_ROOT / app
     for path in sorted(base.rglob("*.py")):
         parts = path.relative_to(base).parts
-        if "tests" in parts or "migrations" in parts:
+        if {"tests", "migrations", "management"} & set(parts):
             continue
         module = ".".join(("kehu", app, *path.relative_to(base).with_suffix("").parts))
         yield module.removesuffix(".__init__"), path
