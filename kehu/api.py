@@ -5,6 +5,7 @@ Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` an
 
 from kehu.audit.api import router as audit_router
 from kehu.core.api import KehuAPI
+from kehu.customers.api import router as customers_router
 from kehu.workspaces.api import router as workspaces_router
 
 api = KehuAPI(
@@ -18,3 +19,4 @@ api = KehuAPI(
 
 api.add_router("", workspaces_router)
 api.add_router("", audit_router)
+api.add_router("", customers_router)

@@ -1,6 +1,14 @@
-"""Settings for the test suite: the production settings with a fast password hasher."""
+"""Settings for the test suite: the production settings with a fast password hasher.
 
-from kehu.settings import *  # noqa: F403
+Tests never touch a user's data dir: unless KEHU_DATA_DIR is set, they get a fresh temporary one.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("KEHU_DATA_DIR", tempfile.mkdtemp(prefix="kehu-test-"))
+
+from kehu.settings import *  # noqa: E402, F403
 
 # PBKDF2's deliberate slowness costs seconds per test that creates personas; tests check behaviour.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

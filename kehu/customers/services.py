@@ -54,7 +54,8 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model) -> di
 @transaction.atomic
 def create_account(actor: Actor, **values: Any) -> Account:
     require(actor, "create", Account.object_type)
-    values.setdefault("owner_id", actor.user.pk)
+    if values.get("owner_id") is None:
+        values["owner_id"] = actor.user.pk
     cleaned = _clean(actor, values, creating=True, model=Account)
     return create_record(actor, Account(**cleaned))
 
@@ -75,7 +76,8 @@ def delete_account(actor: Actor, account: Account) -> None:
 @transaction.atomic
 def create_contact(actor: Actor, **values: Any) -> Contact:
     require(actor, "create", Contact.object_type)
-    values.setdefault("owner_id", actor.user.pk)
+    if values.get("owner_id") is None:
+        values["owner_id"] = actor.user.pk
     cleaned = _clean(actor, values, creating=True, model=Contact)
     return create_record(actor, Contact(**cleaned))
 
