@@ -579,6 +579,24 @@ class KehuAPI(NinjaAPI):
         super().__init__(**kwargs)
         install_error_handlers(self)
 
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja's schema plus the error shape, declared as every operation's 4XX/5XX answer."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(error_schema.pop("$defs", {}))
+        components["Error"] = error_schema
+        error_response = {
+            "description": "Error (see docs/api.md for the codes)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["responses"].setdefault("4XX", error_response)
+                    operation["responses"].setdefault("5XX", error_response)
+        return schema
+
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         patterns = super()._get_urls()
         for pattern in patterns:

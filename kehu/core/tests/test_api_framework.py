@@ -365,6 +365,10 @@ def test_openapi_lists_the_paths(db):
         "/object-types",
     ):
         assert f"{API}{path}" in schema["paths"], path
+    assert schema["paths"][f"{API}/teams"]["post"]["responses"]["4XX"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/Error"}
+    assert "ErrorInfo" in schema["components"]["schemas"]
     params = {p["name"] for p in schema["paths"][f"{API}/teams"]["get"]["parameters"]}
     assert {"cursor", "limit", "ordering"} <= params
 
