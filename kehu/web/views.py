@@ -1,9 +1,50 @@
-"""The shell's own pages."""
+"""The shell's own pages: the home dashboard, the search page and the workspace switch."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_scopes import scopes_disabled
+
+from kehu.customers.models import Account, Contact
+from kehu.workspaces.access import visible
+from kehu.workspaces.middleware import SESSION_KEY
+from kehu.workspaces.models import Membership
 
 
 @login_required
 def home(request):
-    return render(request, "web/home.html")
+    actor = request.actor
+    if actor is None:
+        return render(request, "web/no_workspace.html")
+    counts = {
+        "members": Membership.objects.filter(is_active=True).count(),
+        "accounts": visible(actor, Account.objects.all()).count(),
+        "contacts": visible(actor, Contact.objects.all()).count(),
+    }
+    return render(request, "web/home.html", {"counts": counts})
+
+
+@login_required
+def search(request):
+    query = request.GET.get("q", "").strip()[:200]
+    return render(request, "web/search.html", {"query": query})
+
+
+@login_required
+@require_POST
+def switch_workspace(request):
+    """Make another of the user's workspaces the current one; 404 for a workspace they are not in."""
+    try:
+        workspace_id = int(request.POST.get("workspace", ""))
+    except ValueError:
+        raise Http404 from None
+    with scopes_disabled():
+        is_member = Membership.objects.filter(
+            user=request.user, workspace_id=workspace_id, is_active=True
+        ).exists()
+    if not is_member:
+        raise Http404
+    request.session[SESSION_KEY] = workspace_id
+    # Always land on home: the page the user was on belongs to the previous workspace.
+    return redirect("web:home")

@@ -1,0 +1,109 @@
+"""The audit trail for administrators: the workspace-wide log and one record's history.
+
+Read-only by design: there is no view that edits or deletes an entry.
+"""
+
+from datetime import datetime
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from kehu.workspaces.models import Membership
+from kehu.workspaces.permissions import OBJECT_TYPES
+from kehu.workspaces.views import admin_required
+
+from .models import AuditEntry
+
+PAGE_SIZE = 50
+
+
+def object_type_label(key: str) -> str:
+    known = OBJECT_TYPES.get(key)
+    return str(known.label) if known else key
+
+
+def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
+    """The field diff as (field, before, after) rows; tolerant of entries shaped differently."""
+    rows = []
+    if isinstance(entry.changes, dict):
+        for name, value in entry.changes.items():
+            if isinstance(value, list | tuple) and len(value) == 2:
+                rows.append((name, value[0], value[1]))
+            else:
+                rows.append((name, None, value))
+    return rows
+
+
+def _present(entries) -> list[dict]:
+    return [
+        {"entry": e, "changes": _changes(e), "type_label": object_type_label(e.object_type)}
+        for e in entries
+    ]
+
+
+def _cursor(entry: AuditEntry) -> str:
+    return f"{entry.created_at.isoformat()}|{entry.pk}"
+
+
+def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
+    try:
+        stamp, pk = raw.rsplit("|", 1)
+        return datetime.fromisoformat(stamp), int(pk)
+    except ValueError:
+        return None
+
+
+@admin_required
+def log(request):
+    """Every entry of the workspace, newest first, filtered; pages by keyset (created_at, id)."""
+    entries = AuditEntry.objects.select_related("actor").order_by("-created_at", "-id")
+    filters = {
+        "action": request.GET.get("action", ""),
+        "object_type": request.GET.get("object_type", ""),
+        "actor": request.GET.get("actor", ""),
+    }
+    if filters["action"]:
+        entries = entries.filter(action=filters["action"])
+    if filters["object_type"]:
+        entries = entries.filter(object_type=filters["object_type"])
+    if filters["actor"].isdigit():
+        entries = entries.filter(actor_id=int(filters["actor"]))
+    cursor = _parse_cursor(request.GET.get("cursor", ""))
+    if cursor:
+        stamp, pk = cursor
+        entries = entries.filter(created_at__lte=stamp).exclude(created_at=stamp, id__gte=pk)
+    page = list(entries[: PAGE_SIZE + 1])
+    more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    next_query = None
+    if more:
+        query = request.GET.copy()
+        query["cursor"] = _cursor(page[-1])
+        next_query = query.urlencode()
+    context = {"rows": _present(page), "next_query": next_query, "filters": filters}
+    if request.htmx and cursor:
+        return render(request, "audit/log.html#rows", context)
+    types = sorted(
+        set(AuditEntry.objects.exclude(object_type="").values_list("object_type", flat=True).distinct())
+        | set(OBJECT_TYPES)
+    )
+    context.update(
+        actions=AuditEntry.Action.choices,
+        object_types=[(key, object_type_label(key)) for key in types],
+        people=Membership.objects.select_related("user").order_by("user__email"),
+    )
+    return render(request, "audit/log.html", context)
+
+
+@admin_required
+def record_history(request, object_type: str, object_id: str):
+    """The latest entries about one record, as a partial that record pages load with htmx."""
+    entries = (
+        AuditEntry.objects.select_related("actor")
+        .filter(object_type=object_type, object_id=object_id)
+        .order_by("-created_at", "-id")[:PAGE_SIZE]
+    )
+    return render(
+        request, "audit/_record_history.html",
+        {"rows": _present(entries), "empty_message": _("No changes recorded yet.")},
+    )
