@@ -13,6 +13,15 @@ from kehu.workspaces.permissions import SYSTEM_ROLES
 PASSWORD = "Kehu-test-pass-2026"
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Pages render `{% static %}` without a collectstatic manifest (production uses one)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def make_user(db):
     from kehu.users.models import User

@@ -4,10 +4,16 @@ from django.urls import include, path
 
 from kehu.api import api
 from kehu.core.views import healthz
+from kehu.users.views import set_language
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # Ours first: it also stores the choice in User.language.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kehu.users.urls")),
+    path("settings/", include("kehu.workspaces.urls")),
+    path("settings/audit/", include("kehu.audit.urls")),
     path("", include("kehu.web.urls")),
 ]
