@@ -43,6 +43,10 @@ UNSCOPED_MANAGERS: dict[str, str] = {}
 # Everything else that points upwards fails.
 ALLOWED_UPWARD_IMPORTS = {
     ("kehu.core.tasks", "workspaces"): "a task is entered in its workspace's scope, as its actor",
+    # The demo seed is an entry point like the `kehu demo` command that runs it: it drives the services.
+    ("kehu.core.demo", "users"): "the demo seed creates the demo users",
+    ("kehu.core.demo", "workspaces"): "the demo seed creates workspaces, members and teams via services",
+    ("kehu.core.demo", "customers"): "the demo seed creates accounts and contacts via services",
     ("kehu.users.services", "workspaces"): "login events are audited in each workspace of the user",
     ("kehu.audit.api", "workspaces"): "the audit trail's API reads entries as a workspace actor",
 }

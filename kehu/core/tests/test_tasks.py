@@ -6,6 +6,7 @@ read another workspace's rows even when it asks for them by id, and an actor-bou
 the member's record rules.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -255,10 +256,8 @@ def redis_url(tmp_path_factory):
     else:
         pytest.fail("redis-server did not start")
     yield f"redis://127.0.0.1:{port}/0"
-    try:
+    with contextlib.suppress(redis.ConnectionError):  # the server drops the connection as it exits
         client.shutdown(nosave=True)
-    except redis.ConnectionError:
-        pass  # the server closes the connection as it exits
 
 
 @pytest.fixture

@@ -25,9 +25,12 @@ class Command(BaseCommand):
             ) % {"broker": _redacted(settings.CELERY_BROKER_URL)})
             return
         if backend == "immediate":
-            self.stdout.write(_("KEHU_TASK_BACKEND=immediate: tasks run inside the web process; no worker needed."))
+            self.stdout.write(
+                _("KEHU_TASK_BACKEND=immediate: tasks run inside the web process; no worker needed.")
+            )
             return
-        worker_args = ["--queue-name", options["queue_name"], "--interval", str(options["interval"]), "--no-reload"]
+        worker_args = ["--queue-name", options["queue_name"], "--interval", str(options["interval"])]
+        worker_args.append("--no-reload")
         if options["batch"]:
             worker_args += ["--batch", "--no-startup-delay"]
         if options["max_tasks"]:
