@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kehu.workspaces.middleware.WorkspaceMiddleware",
+    "kehu.core.middleware.DomainErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "kehu.urls"

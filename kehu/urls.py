@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("kehu.users.urls")),
     path("settings/", include("kehu.workspaces.urls")),
     path("settings/audit/", include("kehu.audit.urls")),
+    path("", include("kehu.customers.urls")),
     path("", include("kehu.web.urls")),
 ]

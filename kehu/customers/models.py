@@ -44,7 +44,11 @@ class Contact(OwnedRecord):
 
     name = models.CharField(_("name"), max_length=200)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts",
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
         verbose_name=_("account"),
     )
     job_title = models.CharField(_("job title"), max_length=100, blank=True)

@@ -13,8 +13,18 @@ from kehu.workspaces.models import Membership, Team
 from .models import Account, Contact
 from .normalize import normalize_email, normalize_phone
 
-ACCOUNT_FIELDS = {"name", "kind", "industry", "website", "phone", "email", "city", "description", "owner_id",
-                  "team_id"}
+ACCOUNT_FIELDS = {
+    "name",
+    "kind",
+    "industry",
+    "website",
+    "phone",
+    "email",
+    "city",
+    "description",
+    "owner_id",
+    "team_id",
+}
 CONTACT_FIELDS = {"name", "account_id", "job_title", "email", "phone", "owner_id", "team_id"}
 
 
@@ -34,11 +44,16 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model) -> di
             except ValueError as exc:
                 errors.append(FieldError(name, str(exc), "invalid"))
     if "kind" in cleaned and model is Account and cleaned["kind"] not in Account.Kind.values:
-        errors.append(FieldError("kind", _("Choose one of: %s.") % ", ".join(Account.Kind.values), "invalid_choice"))
-    if cleaned.get("owner_id") is not None and not Membership.objects.filter(
-        user_id=cleaned["owner_id"], is_active=True
-    ).exists():
-        errors.append(FieldError("owner_id", _("The owner must be an active member of this workspace."), "invalid"))
+        errors.append(
+            FieldError("kind", _("Choose one of: %s.") % ", ".join(Account.Kind.values), "invalid_choice")
+        )
+    if (
+        cleaned.get("owner_id") is not None
+        and not Membership.objects.filter(user_id=cleaned["owner_id"], is_active=True).exists()
+    ):
+        errors.append(
+            FieldError("owner_id", _("The owner must be an active member of this workspace."), "invalid")
+        )
     if cleaned.get("team_id") is not None and not Team.objects.filter(pk=cleaned["team_id"]).exists():
         errors.append(FieldError("team_id", _("Unknown team."), "invalid"))
     if cleaned.get("account_id") is not None:

@@ -27,7 +27,8 @@ def api_client(tenant):
 def test_create_read_update_delete_account(api_client, tenant):
     client = api_client("owner")
     created = client.post(
-        "/api/v1/accounts", {"name": "深圳云帆科技", "phone": "0755 8888 6666", "city": "深圳"},
+        "/api/v1/accounts",
+        {"name": "深圳云帆科技", "phone": "0755 8888 6666", "city": "深圳"},
         content_type="application/json",
     )
     assert created.status_code == 201, created.content
@@ -35,7 +36,9 @@ def test_create_read_update_delete_account(api_client, tenant):
     assert account["phone"] == "+8675588886666"
     assert account["owner_id"] == tenant.users["owner"].pk
 
-    changed = client.patch(f"/api/v1/accounts/{account['id']}", {"city": "广州"}, content_type="application/json")
+    changed = client.patch(
+        f"/api/v1/accounts/{account['id']}", {"city": "广州"}, content_type="application/json"
+    )
     assert changed.status_code == 200 and changed.json()["city"] == "广州"
     assert client.get(f"/api/v1/accounts/{account['id']}").json()["city"] == "广州"
 
@@ -44,7 +47,8 @@ def test_create_read_update_delete_account(api_client, tenant):
     with tenant.scope():
         actions = list(
             AuditEntry.objects.filter(object_type="customers.account", object_id=str(account["id"]))
-            .order_by("id").values_list("action", flat=True)
+            .order_by("id")
+            .values_list("action", flat=True)
         )
     assert actions == ["create", "update", "delete"]
 
@@ -75,7 +79,9 @@ def test_sales_lists_only_own_and_gets_404_for_others(api_client, tenant):
     listed = client.get("/api/v1/accounts").json()
     assert [a["id"] for a in listed["items"]] == [own.pk]
     for method in ("get", "patch", "delete"):
-        response = getattr(client, method)(f"/api/v1/accounts/{other.pk}", {}, content_type="application/json")
+        response = getattr(client, method)(
+            f"/api/v1/accounts/{other.pk}", {}, content_type="application/json"
+        )
         assert response.status_code == 404, method
         assert response.json()["error"]["code"] == "not_found"
     assert client.delete(f"/api/v1/accounts/{own.pk}").status_code == 403  # visible, but sales may not delete
@@ -91,9 +97,12 @@ def test_workspace_b_cannot_reach_workspace_a(api_client, tenant, other_tenant):
     assert client.get("/api/v1/contacts", {"q": "ceo@acme.test"}).json()["items"] == []
     assert client.get(f"/api/v1/accounts/{account.pk}").status_code == 404
     assert client.get(f"/api/v1/contacts/{contact.pk}").status_code == 404
-    assert client.patch(
-        f"/api/v1/accounts/{account.pk}", {"name": "pwned"}, content_type="application/json"
-    ).status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/accounts/{account.pk}", {"name": "pwned"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert client.delete(f"/api/v1/contacts/{contact.pk}").status_code == 404
     # Linking a new contact to A's account from B is refused as an unknown account.
     linked = client.post(

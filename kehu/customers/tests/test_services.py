@@ -39,7 +39,11 @@ def test_create_and_update_are_audited_with_field_diff(tenant):
     with tenant.scope():
         account = services.create_account(actor, name="上海明远贸易有限公司", city="上海")
         services.update_account(actor, account, city="杭州", industry="Retail")
-        entries = list(AuditEntry.objects.filter(object_type="customers.account", object_id=str(account.pk)).order_by("id"))
+        entries = list(
+            AuditEntry.objects.filter(object_type="customers.account", object_id=str(account.pk)).order_by(
+                "id"
+            )
+        )
     assert [e.action for e in entries] == ["create", "update"]
     assert entries[0].changes["name"] == [None, "上海明远贸易有限公司"]
     assert entries[1].changes == {"city": ["上海", "杭州"], "industry": ["", "Retail"]}

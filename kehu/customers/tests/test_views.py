@@ -1,0 +1,102 @@
+"""Account and contact pages through the Django test client: forms, errors, access, isolation."""
+
+import pytest
+from django.test import Client
+from django_scopes import scope
+
+from conftest import PASSWORD
+from kehu.customers import services
+from kehu.customers.models import Account, Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def login(tenant, role: str) -> Client:
+    client = Client()
+    assert client.login(username=tenant.users[role].email, password=PASSWORD)
+    return client
+
+
+def test_create_account_then_contact_from_its_page(tenant):
+    client = login(tenant, "sales")
+    response = client.post(
+        "/accounts/new/",
+        {
+            "name": "北京华信咨询",
+            "kind": "company",
+            "phone": "010 6552 8888",
+            "owner_id": tenant.users["sales"].pk,
+        },
+    )
+    with tenant.scope():
+        account = Account.objects.get(name="北京华信咨询")
+    assert response.status_code == 302 and response.url == f"/accounts/{account.pk}/"
+    assert account.phone == "+861065528888"
+    page = client.get(response.url)
+    assert "北京华信咨询" in page.content.decode() and "010 6552 8888" in page.content.decode()
+
+    form = client.get(f"/contacts/new/?account_id={account.pk}")
+    assert f'value="{account.pk}" selected' in form.content.decode()
+    client.post("/contacts/new/", {"name": "张伟", "account_id": account.pk, "email": "ZHANG@hx.cn"})
+    with tenant.scope():
+        contact = Contact.objects.get(name="张伟")
+    assert contact.account == account and contact.email == "zhang@hx.cn"
+    assert "张伟" in client.get(f"/accounts/{account.pk}/").content.decode()
+
+
+def test_invalid_phone_is_shown_next_to_the_field_and_nothing_saved(tenant):
+    client = login(tenant, "sales")
+    response = client.post("/contacts/new/", {"name": "Bad phone", "phone": "12345"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["phone"]
+    with tenant.scope():
+        assert not Contact.objects.filter(name="Bad phone").exists()
+
+
+def test_list_search_and_load_more(tenant):
+    with tenant.scope():
+        for i in range(55):
+            services.create_account(tenant.actors["owner"], name=f"Company {i:02d}")
+        services.create_account(tenant.actors["owner"], name="深圳云帆科技")
+    client = login(tenant, "owner")
+    first = client.get("/accounts/")
+    assert len(first.context["rows"]) == 50 and first.context["next_cursor"]
+    more = client.get("/accounts/", {"cursor": first.context["next_cursor"]}, HTTP_HX_REQUEST="true")
+    assert len(more.context["rows"]) == 6
+    assert "<html" not in more.content.decode()  # a partial for htmx
+    found = client.get("/accounts/", {"q": "云帆"})
+    assert [a.name for a in found.context["rows"]] == ["深圳云帆科技"]
+
+
+def test_other_peoples_and_other_workspaces_records_are_404(tenant, other_tenant):
+    with tenant.scope():
+        owners = services.create_account(tenant.actors["owner"], name="Owner's")
+    with scope(workspace=other_tenant.workspace):
+        foreign = services.create_account(other_tenant.actors["owner"], name="Globex only")
+    sales = login(tenant, "sales")
+    for url in (
+        f"/accounts/{owners.pk}/",
+        f"/accounts/{owners.pk}/edit/",
+        f"/accounts/{foreign.pk}/",
+        f"/accounts/{foreign.pk}/delete/",
+    ):
+        assert sales.get(url).status_code == 404, url
+    assert "Globex only" not in login(tenant, "owner").get("/accounts/?q=Globex").content.decode()
+
+
+def test_readonly_sees_no_create_button_and_cannot_post(tenant):
+    client = login(tenant, "readonly")
+    assert 'id="account-new"' not in client.get("/accounts/").content.decode()
+    assert client.post("/accounts/new/", {"name": "x", "kind": "company"}).status_code == 403
+
+
+def test_delete_needs_confirmation(tenant):
+    with tenant.scope():
+        account = services.create_account(tenant.actors["owner"], name="To delete")
+    client = login(tenant, "owner")
+    assert client.get(f"/accounts/{account.pk}/delete/").status_code == 200
+    with tenant.scope():
+        assert Account.objects.filter(pk=account.pk).exists()
+    assert client.post(f"/accounts/{account.pk}/delete/").status_code == 302
+    with tenant.scope():
+        assert not Account.objects.filter(pk=account.pk).exists()

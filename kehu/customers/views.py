@@ -1,0 +1,155 @@
+"""Account and contact pages: list with search and "load more", record page, form, delete.
+
+Accounts and contacts share the same page flow, so one ``RecordPages`` describes it and each kind
+supplies its model, form, query and services. Views only validate shapes and call services.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kehu.core.api import keyset_page
+from kehu.core.errors import DomainError
+from kehu.workspaces.access import access_record, require
+from kehu.workspaces.views import member_required, show_domain_error
+
+from . import services
+from .forms import AccountForm, ContactForm
+from .models import Account, Contact
+from .normalize import display_phone
+from .queries import accounts_for, contacts_for
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RecordPages:
+    """The pages of one record kind (``name`` is the URL prefix and template stem)."""
+
+    name: str
+    model: type
+    form: type[forms.Form]
+    query: Callable
+    create: Callable
+    update: Callable
+    delete: Callable
+    title: object
+    new_title: object
+
+    def _url(self, view: str, *args) -> str:
+        return reverse(f"customers:{self.name}-{view}", args=args)
+
+    def urls(self) -> list:
+        return [
+            path(f"{self.name}s/", member_required(self.list_view), name=f"{self.name}-list"),
+            path(f"{self.name}s/new/", member_required(self.create_view), name=f"{self.name}-create"),
+            path(f"{self.name}s/<int:pk>/", member_required(self.detail_view), name=f"{self.name}-detail"),
+            path(f"{self.name}s/<int:pk>/edit/", member_required(self.edit_view), name=f"{self.name}-edit"),
+            path(
+                f"{self.name}s/<int:pk>/delete/",
+                member_required(self.delete_view),
+                name=f"{self.name}-delete",
+            ),
+        ]
+
+    def list_view(self, request):
+        query = request.GET.get("q", "").strip()[:200]
+        rows, next_cursor = keyset_page(
+            self.query(request.actor, query),
+            ordering="-created_at",
+            limit=PAGE_SIZE,
+            cursor=request.GET.get("cursor") or None,
+        )
+        context = {
+            "pages": self,
+            "rows": rows,
+            "query": query,
+            "next_cursor": next_cursor,
+            "region": request.workspace.default_region,
+            "can_create": request.actor.can("create", self.model.object_type),
+        }
+        template = f"customers/_{self.name}_rows.html" if request.htmx else f"customers/{self.name}_list.html"
+        return render(request, template, context)
+
+    def detail_view(self, request, pk: int):
+        record = access_record(request.actor, self.model.objects.all(), pk)
+        context = {
+            "record": record,
+            "pages": self,
+            "phone_display": display_phone(record.phone, request.workspace.default_region),
+            "can_change": request.actor.can("change", self.model.object_type),
+            "can_delete": request.actor.can("delete", self.model.object_type),
+        }
+        if self.model is Account:
+            context["contacts"] = contacts_for(request.actor, account=record).order_by("name")[:100]
+        return render(request, f"customers/{self.name}_detail.html", context)
+
+    def create_view(self, request):
+        require(request.actor, "create", self.model.object_type)
+        initial = {"owner_id": request.user.pk, **request.GET.dict()}
+        form = self.form(request.actor, request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                record = self.create(request.actor, **form.cleaned_data)
+            except DomainError as error:
+                show_domain_error(request, error, form)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(self._url("detail", record.pk))
+        return render(request, "customers/form.html", {"form": form, "pages": self, "title": self.new_title})
+
+    def edit_view(self, request, pk: int):
+        record = access_record(request.actor, self.model.objects.all(), pk, "change")
+        initial = {name: getattr(record, name) for name in self.form.base_fields}
+        form = self.form(request.actor, request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.update(request.actor, record, **form.cleaned_data)
+            except DomainError as error:
+                show_domain_error(request, error, form)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(self._url("detail", record.pk))
+        return render(
+            request,
+            "customers/form.html",
+            {"form": form, "pages": self, "title": str(record), "record": record},
+        )
+
+    def delete_view(self, request, pk: int):
+        record = access_record(request.actor, self.model.objects.all(), pk, "delete")
+        if request.method == "POST":
+            self.delete(request.actor, record)
+            messages.success(request, _("Deleted “%(name)s”.") % {"name": record})
+            return redirect(self._url("list"))
+        return render(request, "customers/confirm_delete.html", {"record": record, "pages": self})
+
+
+ACCOUNT_PAGES = RecordPages(
+    "account",
+    Account,
+    AccountForm,
+    accounts_for,
+    services.create_account,
+    services.update_account,
+    services.delete_account,
+    gettext_lazy("Accounts"),
+    gettext_lazy("New account"),
+)
+CONTACT_PAGES = RecordPages(
+    "contact",
+    Contact,
+    ContactForm,
+    contacts_for,
+    services.create_contact,
+    services.update_contact,
+    services.delete_contact,
+    gettext_lazy("Contacts"),
+    gettext_lazy("New contact"),
+)
