@@ -27,7 +27,8 @@ def make_user(db):
     from kehu.users.models import User
 
     def make(email: str, **fields) -> User:
-        return User.objects.create_user(email=email, password=PASSWORD, name=fields.pop("name", email), **fields)
+        name = fields.pop("name", email)
+        return User.objects.create_user(email=email, password=PASSWORD, name=name, **fields)
 
     return make
 
@@ -58,6 +59,24 @@ class Tenant:
 
     def scope(self):
         return scope(workspace=self.workspace)
+
+    def api_client(self, role: str):
+        """A test client that authenticates with a new API key of the ``role`` persona."""
+        from django.test import Client
+
+        from kehu.workspaces.services import create_api_key
+
+        with self.scope():
+            _key, raw = create_api_key(self.actors[role], f"{role} key")
+        return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def web_client(self, role: str):
+        """A test client logged in (browser session) as the ``role`` persona."""
+        from django.test import Client
+
+        client = Client()
+        assert client.login(username=self.users[role].email, password=PASSWORD)
+        return client
 
 
 @pytest.fixture

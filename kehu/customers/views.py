@@ -4,11 +4,14 @@ Accounts and contacts share the same page flow, so one ``RecordPages`` describes
 supplies its model, form, query and services. Views only validate shapes and call services.
 """
 
+import csv
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -26,6 +29,13 @@ from .normalize import display_phone
 from .queries import accounts_for, contacts_for
 
 PAGE_SIZE = 50
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class RecordPages:
     def urls(self) -> list:
         return [
             path(f"{self.name}s/", member_required(self.list_view), name=f"{self.name}-list"),
+            path(f"{self.name}s/export.csv", member_required(self.export_view), name=f"{self.name}-export"),
             path(f"{self.name}s/new/", member_required(self.create_view), name=f"{self.name}-create"),
             path(f"{self.name}s/<int:pk>/", member_required(self.detail_view), name=f"{self.name}-detail"),
             path(f"{self.name}s/<int:pk>/edit/", member_required(self.edit_view), name=f"{self.name}-edit"),
@@ -73,9 +84,21 @@ class RecordPages:
             "next_cursor": next_cursor,
             "region": request.workspace.default_region,
             "can_create": request.actor.can("create", self.model.object_type),
+            "can_export": request.actor.can("export", self.model.object_type),
         }
         template = f"customers/_{self.name}_rows.html" if request.htmx else f"customers/{self.name}_list.html"
         return render(request, template, context)
+
+    def export_view(self, request):
+        """The current list (search applied) as CSV, streamed; needs the export permission."""
+        query = request.GET.get("q", "").strip()[:200]
+        rows = services.export_rows(request.actor, self.query(request.actor, query), description=query)
+        first = next(rows)  # checks the permission and audits before any byte is sent
+        writer = csv.writer(_Echo())
+        stream = itertools.chain([writer.writerow(first)], (writer.writerow(row) for row in rows))
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.name}s.csv"'
+        return response
 
     def detail_view(self, request, pk: int):
         record = access_record(request.actor, self.model.objects.all(), pk)

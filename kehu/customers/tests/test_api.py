@@ -1,31 +1,16 @@
 """Accounts and contacts over the REST API: CRUD, field errors, record access and isolation."""
 
 import pytest
-from django.test import Client
 from django_scopes import scope
 
 from kehu.audit.models import AuditEntry
 from kehu.customers import services
-from kehu.workspaces.services import create_api_key
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api_client(tenant):
-    """``api_client("sales")``: a test client authenticated with that persona's API key."""
-
-    def make(role: str, tenant_=None) -> Client:
-        t = tenant_ or tenant
-        with t.scope():
-            _, raw = create_api_key(t.actors[role], f"{role} key")
-        return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-
-    return make
-
-
-def test_create_read_update_delete_account(api_client, tenant):
-    client = api_client("owner")
+def test_create_read_update_delete_account(tenant):
+    client = tenant.api_client("owner")
     created = client.post(
         "/api/v1/accounts",
         {"name": "深圳云帆科技", "phone": "0755 8888 6666", "city": "深圳"},
@@ -53,8 +38,8 @@ def test_create_read_update_delete_account(api_client, tenant):
     assert actions == ["create", "update", "delete"]
 
 
-def test_field_errors_use_the_error_shape(api_client):
-    response = api_client("owner").post(
+def test_field_errors_use_the_error_shape(tenant):
+    response = tenant.api_client("owner").post(
         "/api/v1/contacts", {"name": "Bad", "phone": "123", "email": "nope"}, content_type="application/json"
     )
     assert response.status_code == 422
@@ -63,19 +48,19 @@ def test_field_errors_use_the_error_shape(api_client):
     assert {d["field"] for d in error["details"]} == {"phone", "email"}
 
 
-def test_unknown_field_and_wrong_type_are_422(api_client):
-    client = api_client("owner")
+def test_unknown_field_and_wrong_type_are_422(tenant):
+    client = tenant.api_client("owner")
     unknown = client.post("/api/v1/accounts", {"name": "X", "colour": "red"}, content_type="application/json")
     wrong = client.post("/api/v1/accounts", {"name": ["X"]}, content_type="application/json")
     assert unknown.status_code == 422 and wrong.status_code == 422
     assert unknown.json()["error"]["details"][0]["field"] == "colour"
 
 
-def test_sales_lists_only_own_and_gets_404_for_others(api_client, tenant):
+def test_sales_lists_only_own_and_gets_404_for_others(tenant):
     with tenant.scope():
         own = services.create_account(tenant.actors["sales"], name="Own")
         other = services.create_account(tenant.actors["owner"], name="Not mine")
-    client = api_client("sales")
+    client = tenant.api_client("sales")
     listed = client.get("/api/v1/accounts").json()
     assert [a["id"] for a in listed["items"]] == [own.pk]
     for method in ("get", "patch", "delete"):
@@ -87,11 +72,11 @@ def test_sales_lists_only_own_and_gets_404_for_others(api_client, tenant):
     assert client.delete(f"/api/v1/accounts/{own.pk}").status_code == 403  # visible, but sales may not delete
 
 
-def test_workspace_b_cannot_reach_workspace_a(api_client, tenant, other_tenant):
+def test_workspace_b_cannot_reach_workspace_a(tenant, other_tenant):
     with tenant.scope():
         account = services.create_account(tenant.actors["owner"], name="Acme secret", email="ceo@acme.test")
         contact = services.create_contact(tenant.actors["owner"], name="Secret person", account_id=account.pk)
-    client = api_client("owner", other_tenant)
+    client = other_tenant.api_client("owner")
     assert client.get("/api/v1/accounts").json()["items"] == []
     assert client.get("/api/v1/accounts", {"q": "Acme"}).json()["items"] == []
     assert client.get("/api/v1/contacts", {"q": "ceo@acme.test"}).json()["items"] == []
@@ -114,10 +99,10 @@ def test_workspace_b_cannot_reach_workspace_a(api_client, tenant, other_tenant):
         assert account.name == "Acme secret"
 
 
-def test_list_pages_through_everything_once(api_client, tenant):
+def test_list_pages_through_everything_once(tenant):
     with tenant.scope():
         ids = {services.create_contact(tenant.actors["owner"], name=f"C{i}").pk for i in range(7)}
-    client = api_client("owner")
+    client = tenant.api_client("owner")
     seen, cursor = [], None
     while True:
         page = client.get("/api/v1/contacts", {"limit": 3, **({"cursor": cursor} if cursor else {})}).json()

@@ -1,24 +1,16 @@
 """Account and contact pages through the Django test client: forms, errors, access, isolation."""
 
 import pytest
-from django.test import Client
 from django_scopes import scope
 
-from conftest import PASSWORD
 from kehu.customers import services
 from kehu.customers.models import Account, Contact
 
 pytestmark = pytest.mark.django_db
 
 
-def login(tenant, role: str) -> Client:
-    client = Client()
-    assert client.login(username=tenant.users[role].email, password=PASSWORD)
-    return client
-
-
 def test_create_account_then_contact_from_its_page(tenant):
-    client = login(tenant, "sales")
+    client = tenant.web_client("sales")
     response = client.post(
         "/accounts/new/",
         {
@@ -45,7 +37,7 @@ def test_create_account_then_contact_from_its_page(tenant):
 
 
 def test_invalid_phone_is_shown_next_to_the_field_and_nothing_saved(tenant):
-    client = login(tenant, "sales")
+    client = tenant.web_client("sales")
     response = client.post("/contacts/new/", {"name": "Bad phone", "phone": "12345"})
     assert response.status_code == 200
     assert response.context["form"].errors["phone"]
@@ -58,7 +50,7 @@ def test_list_search_and_load_more(tenant):
         for i in range(55):
             services.create_account(tenant.actors["owner"], name=f"Company {i:02d}")
         services.create_account(tenant.actors["owner"], name="深圳云帆科技")
-    client = login(tenant, "owner")
+    client = tenant.web_client("owner")
     first = client.get("/accounts/")
     assert len(first.context["rows"]) == 50 and first.context["next_cursor"]
     more = client.get("/accounts/", {"cursor": first.context["next_cursor"]}, HTTP_HX_REQUEST="true")
@@ -73,7 +65,7 @@ def test_other_peoples_and_other_workspaces_records_are_404(tenant, other_tenant
         owners = services.create_account(tenant.actors["owner"], name="Owner's")
     with scope(workspace=other_tenant.workspace):
         foreign = services.create_account(other_tenant.actors["owner"], name="Globex only")
-    sales = login(tenant, "sales")
+    sales = tenant.web_client("sales")
     for url in (
         f"/accounts/{owners.pk}/",
         f"/accounts/{owners.pk}/edit/",
@@ -81,11 +73,11 @@ def test_other_peoples_and_other_workspaces_records_are_404(tenant, other_tenant
         f"/accounts/{foreign.pk}/delete/",
     ):
         assert sales.get(url).status_code == 404, url
-    assert "Globex only" not in login(tenant, "owner").get("/accounts/?q=Globex").content.decode()
+    assert "Globex only" not in tenant.web_client("owner").get("/accounts/?q=Globex").content.decode()
 
 
 def test_readonly_sees_no_create_button_and_cannot_post(tenant):
-    client = login(tenant, "readonly")
+    client = tenant.web_client("readonly")
     assert 'id="account-new"' not in client.get("/accounts/").content.decode()
     assert client.post("/accounts/new/", {"name": "x", "kind": "company"}).status_code == 403
 
@@ -93,10 +85,27 @@ def test_readonly_sees_no_create_button_and_cannot_post(tenant):
 def test_delete_needs_confirmation(tenant):
     with tenant.scope():
         account = services.create_account(tenant.actors["owner"], name="To delete")
-    client = login(tenant, "owner")
+    client = tenant.web_client("owner")
     assert client.get(f"/accounts/{account.pk}/delete/").status_code == 200
     with tenant.scope():
         assert Account.objects.filter(pk=account.pk).exists()
     assert client.post(f"/accounts/{account.pk}/delete/").status_code == 302
     with tenant.scope():
         assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_export_respects_record_access_and_is_audited(tenant):
+    from kehu.audit.models import AuditEntry
+
+    with tenant.scope():
+        services.create_account(tenant.actors["owner"], name="Visible to all", city="上海")
+        services.create_account(tenant.actors["manager"], name="Manager's")
+    response = tenant.web_client("marketing").get("/accounts/export.csv", {"q": "Visible"})
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("id,name,kind")
+    assert len(lines) == 2 and "Visible to all" in lines[1] and "上海" in lines[1]
+    with tenant.scope():
+        entry = AuditEntry.objects.get(action="export")
+    assert entry.actor == tenant.users["marketing"] and entry.changes["filter"] == "Visible"
+    assert tenant.web_client("sales").get("/accounts/export.csv").status_code == 403
