@@ -204,6 +204,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    411: "length_required",
     413: "request_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
@@ -308,6 +309,7 @@ class ActorAuth(AuthBase):
 
     openapi_type = "http"
     openapi_scheme = "bearer"
+    csrf = True  # tells ninja's Swagger page to send the CSRF token with session requests
 
     def __call__(self, request: HttpRequest):
         actor = getattr(request, "actor", None)
@@ -537,6 +539,12 @@ def check_rate_limit(request: HttpRequest) -> tuple[int, int, int, bool]:
     return limit, max(0, remaining), reset, remaining < 0
 
 
+def _chunked_without_length(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not request.META.get(
+        "CONTENT_LENGTH"
+    )
+
+
 def rate_limited(view: Callable) -> Callable:
     """Wrap an API view: count the request, refuse over the limit, add ``RateLimit-*`` headers."""
 
@@ -547,6 +555,11 @@ def rate_limited(view: Callable) -> Callable:
             exc = RateLimited(reset)
             response = json_error(429, exc.code, exc.message)
             response["Retry-After"] = str(reset)
+        elif _chunked_without_length(request):
+            # WSGI servers hand Django no body without Content-Length: say so instead of "missing".
+            response = json_error(
+                411, "length_required", _("Send the request body with a Content-Length header.")
+            )
         else:
             response = view(request, *args, **kwargs)
             if response.status_code == 405 and not response.get("Content-Type", "").startswith(

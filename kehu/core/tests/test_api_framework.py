@@ -181,6 +181,17 @@ def test_body_that_slips_past_the_middleware_is_413_not_500(admin_client):
         )
 
 
+def test_chunked_body_without_length_is_411(admin_client):
+    response = admin_client.post(
+        f"{API}/teams",
+        "",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+    assert_error(response, 411, "length_required")
+
+
 def test_unknown_route_and_method_use_the_shape(admin_client):
     assert_error(admin_client.get(f"{API}/no-such-thing"), 404, "not_found")
     assert_error(admin_client.get(f"{API}/teams/1/deep/path"), 404, "not_found")
