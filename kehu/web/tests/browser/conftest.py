@@ -63,7 +63,11 @@ class PageProblems:
 
     def __init__(self, page):
         self.items: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.items.append(f"console: {msg.text}"))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error"
+            and self.items.append(f"console: {msg.text} ({msg.location.get('url', '')})"),
+        )
         page.on("pageerror", lambda exc: self.items.append(f"exception: {exc}"))
         page.on(
             "response",
