@@ -50,7 +50,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
         indexes = [
             models.Index(fields=["workspace", "-created_at", "-id"], name="audit_ws_time"),
-            models.Index(fields=["workspace", "object_type", "object_id", "-created_at"], name="audit_record"),
+            models.Index(
+                fields=["workspace", "object_type", "object_id", "-created_at"], name="audit_record"
+            ),
         ]
 
     def __str__(self) -> str:

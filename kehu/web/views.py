@@ -4,12 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from django_scopes import scopes_disabled
 
 from kehu.customers.models import Account, Contact
 from kehu.workspaces.access import visible
 from kehu.workspaces.middleware import SESSION_KEY
 from kehu.workspaces.models import Membership
+from kehu.workspaces.services import choose_workspace
 
 
 @login_required
@@ -39,11 +39,7 @@ def switch_workspace(request):
         workspace_id = int(request.POST.get("workspace", ""))
     except ValueError:
         raise Http404 from None
-    with scopes_disabled():
-        is_member = Membership.objects.filter(
-            user=request.user, workspace_id=workspace_id, is_active=True
-        ).exists()
-    if not is_member:
+    if choose_workspace(request.user, workspace_id) is None:
         raise Http404
     request.session[SESSION_KEY] = workspace_id
     # Always land on home: the page the user was on belongs to the previous workspace.

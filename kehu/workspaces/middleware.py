@@ -4,6 +4,7 @@ API keys (``Authorization: Bearer …``) and browser sessions end in the same pl
 (an ``Actor``) and ``request.workspace``. Everything below the middleware reads those.
 """
 
+from django.db.models import F
 from django.utils.functional import SimpleLazyObject
 from django_scopes import scope, scopes_disabled
 
@@ -25,7 +26,7 @@ def session_actor(request) -> Actor | None:
         )
         chosen = request.session.get(SESSION_KEY)
         membership = (memberships.filter(workspace_id=chosen).first() if chosen else None) or (
-            memberships.order_by("workspace__name", "workspace_id").first()
+            memberships.order_by(F("last_used_at").desc(nulls_last=True), "created_at", "pk").first()
         )
     return Actor(membership) if membership else None
 

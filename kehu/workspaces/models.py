@@ -70,13 +70,13 @@ class Membership(WorkspaceModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
     is_active = models.BooleanField(_("active"), default=True)
+    # The workspace a user lands in after logging in is the one they used last.
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("member")
         verbose_name_plural = _("members")
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")
-        ]
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.workspace_id}"

@@ -89,9 +89,7 @@ DEFAULT_MATRIX: dict[str, dict[str, Grant]] = {
         "service": Grant(_WRITE, "all"),
         "admin": Grant(_VIEW, "all"),
     },
-    "readonly": {
-        d: Grant(_VIEW, "all") for d in ("customer", "sales", "marketing", "service", "admin")
-    },
+    "readonly": {d: Grant(_VIEW, "all") for d in ("customer", "sales", "marketing", "service", "admin")},
 }
 
 

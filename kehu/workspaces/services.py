@@ -39,10 +39,20 @@ def create_workspace(name: str, owner, *, slug: str = "", **settings) -> Workspa
             for key, label in SYSTEM_ROLES.items()
         }
         membership = Membership.objects.create(workspace=workspace, user=owner, role=roles["owner"])
-        record(AuditEntry.Action.CREATE, workspace=workspace, user=owner, instance=workspace,
-               object_type="workspaces.workspace")
-        record(AuditEntry.Action.CREATE, workspace=workspace, user=owner, instance=membership,
-               changes={"role": [None, "owner"]})
+        record(
+            AuditEntry.Action.CREATE,
+            workspace=workspace,
+            user=owner,
+            instance=workspace,
+            object_type="workspaces.workspace",
+        )
+        record(
+            AuditEntry.Action.CREATE,
+            workspace=workspace,
+            user=owner,
+            instance=membership,
+            changes={"role": [None, "owner"]},
+        )
     return workspace
 
 
@@ -56,6 +66,15 @@ def actor_for(user, workspace: Workspace, api_key: ApiKey | None = None) -> Acto
     return Actor(membership, api_key) if membership else None
 
 
+def choose_workspace(user, workspace_id: int) -> Membership | None:
+    """Make ``workspace_id`` the user's current workspace; None when they are no active member there."""
+    with scopes_disabled():
+        membership = Membership.objects.filter(user=user, workspace_id=workspace_id, is_active=True).first()
+        if membership is not None:
+            Membership.objects.filter(pk=membership.pk).update(last_used_at=timezone.now())
+    return membership
+
+
 @transaction.atomic
 def add_member(actor: Actor, user, role_key: str) -> Membership:
     require_manager(actor)
@@ -67,8 +86,9 @@ def add_member(actor: Actor, user, role_key: str) -> Membership:
 
 
 @transaction.atomic
-def change_member(actor: Actor, membership: Membership, *, role_key: str | None = None,
-                  is_active: bool | None = None) -> Membership:
+def change_member(
+    actor: Actor, membership: Membership, *, role_key: str | None = None, is_active: bool | None = None
+) -> Membership:
     require_manager(actor)
     values: dict = {}
     if role_key is not None:
@@ -78,9 +98,12 @@ def change_member(actor: Actor, membership: Membership, *, role_key: str | None 
     demoting_owner = membership.role.key == "owner" and (
         ("role" in values and values["role"].key != "owner") or is_active is False
     )
-    if demoting_owner and not Membership.objects.filter(role__key="owner", is_active=True).exclude(
-        pk=membership.pk
-    ).exists():
+    if (
+        demoting_owner
+        and not Membership.objects.filter(role__key="owner", is_active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
         raise Conflict(_("A workspace needs at least one active owner."))
     before = {"role": membership.role.key, "is_active": membership.is_active}
     for name, value in values.items():
@@ -101,7 +124,9 @@ def _role(key: str) -> Role:
 
 
 @transaction.atomic
-def create_role(actor: Actor, key: str, name: str, permissions: dict, can_manage_workspace: bool = False) -> Role:
+def create_role(
+    actor: Actor, key: str, name: str, permissions: dict, can_manage_workspace: bool = False
+) -> Role:
     require_manager(actor)
     _check_permissions(permissions)
     if Role.objects.filter(key=key).exists():
@@ -112,7 +137,9 @@ def create_role(actor: Actor, key: str, name: str, permissions: dict, can_manage
 
 
 @transaction.atomic
-def change_role(actor: Actor, role: Role, *, name: str | None = None, permissions: dict | None = None) -> Role:
+def change_role(
+    actor: Actor, role: Role, *, name: str | None = None, permissions: dict | None = None
+) -> Role:
     require_manager(actor)
     values: dict = {}
     if name is not None:
@@ -210,7 +237,7 @@ def authenticate_api_key(raw: str) -> Actor | None:
     """The actor behind a raw key, or None for an unknown, revoked or orphaned key."""
     if not raw.startswith(API_KEY_PREFIX):
         return None
-    prefix = raw[len(API_KEY_PREFIX):].split("_", 1)[0]
+    prefix = raw[len(API_KEY_PREFIX) :].split("_", 1)[0]
     with scopes_disabled():
         key = ApiKey.objects.select_related("workspace", "user").filter(prefix=prefix).first()
     if key is None or key.revoked_at is not None or not secrets.compare_digest(key.key_hash, _hash(raw)):
@@ -255,8 +282,9 @@ def _workspace_problems(values: dict) -> list[FieldError]:
 
 
 @transaction.atomic
-def change_team(actor: Actor, team: Team, *, name: str | None = None,
-                member_ids: list[int] | None = None) -> Team:
+def change_team(
+    actor: Actor, team: Team, *, name: str | None = None, member_ids: list[int] | None = None
+) -> Team:
     """Rename a team and/or replace its members in one audited change."""
     require_manager(actor)
     if name is not None and name != team.name:
@@ -284,8 +312,13 @@ def invite_member(actor: Actor, email: str, role_key: str, name: str = "") -> tu
     created = user is None
     if created:
         user = User.objects.create_user(email=email, password=None, name=name.strip())
-        record(AuditEntry.Action.CREATE, actor=actor, instance=user, object_type="users.user",
-               changes={"email": [None, email], "name": [None, user.name]})
+        record(
+            AuditEntry.Action.CREATE,
+            actor=actor,
+            instance=user,
+            object_type="users.user",
+            changes={"email": [None, email], "name": [None, user.name]},
+        )
     existing = Membership.objects.filter(user=user).first()
     if existing is not None:
         if existing.is_active:
@@ -315,7 +348,12 @@ def change_workspace(actor: Actor, **values) -> Workspace:
     changes = diff(before, {name: getattr(workspace, name) for name in WORKSPACE_SETTINGS})
     if changes:
         workspace.save(update_fields=list(changes))
-        record(AuditEntry.Action.UPDATE, actor=actor, instance=workspace,
-               object_type="workspaces.workspace", changes=changes)
+        record(
+            AuditEntry.Action.UPDATE,
+            actor=actor,
+            instance=workspace,
+            object_type="workspaces.workspace",
+            changes=changes,
+        )
         actor.membership.workspace = workspace
     return workspace
