@@ -2,14 +2,14 @@
 #   make demo   install Kehu into .venv and start the demo on http://127.0.0.1:8000
 #   make test   install the test tools and run ruff, the migration check and the whole suite on
 #               SQLite and on a throwaway PostgreSQL server (browser tests included)
-# Handy extras: make lint | test-sqlite | test-pg | clean. Pass pytest options with
+# Handy extras: make lint | test-sqlite | test-pg | screenshots | clean. Pass pytest options with
 # PYTEST_ARGS="-k login -x", and demo options with ARGS="--reset".
 
 SHELL := /bin/sh
 VENV := .venv
 ARGS ?=
 
-.PHONY: demo test lint test-sqlite test-pg install install-dev clean
+.PHONY: demo test lint test-sqlite test-pg screenshots install install-dev clean
 
 demo: install
 	$(VENV)/bin/kehu demo $(ARGS)
@@ -25,6 +25,10 @@ test-sqlite: install-dev
 
 test-pg: install-dev
 	scripts/run-tests pg
+
+# Retake the README's pictures of the home page (docs/screenshots/*.png) in headless Chromium.
+screenshots: install-dev
+	KEHU_SCREENSHOTS=1 PYTEST_ARGS="kehu/web/tests/browser -k screenshots" scripts/run-tests sqlite
 
 install:
 	@scripts/ensure-venv

@@ -6,7 +6,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from .conftest import DESKTOP, PHONE, SCREENSHOT_DIR
+from .conftest import PHONE, SCREENSHOT_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -98,8 +98,9 @@ def test_logout_returns_to_login_and_closes_the_session(page, live_server, tenan
     assert problems.items == []
 
 
-def test_home_screenshots(page, live_server, tenant, login, tmp_path):
+def test_home_screenshots(page, browser, browser_context_args, live_server, tenant, login, tmp_path):
     """Desktop and phone pictures of the home page. KEHU_SCREENSHOTS=1 writes them to docs/screenshots."""
+    from conftest import PASSWORD
     from kehu.customers import services
 
     owner = tenant.actors["owner"]
@@ -116,9 +117,19 @@ def test_home_screenshots(page, live_server, tenant, login, tmp_path):
     folder = SCREENSHOT_DIR if os.environ.get("KEHU_SCREENSHOTS") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     login(tenant.users["owner"])
-    page.set_viewport_size(DESKTOP)
     page.screenshot(path=folder / "home-desktop.png")
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=folder / "home-phone.png")
+
+    # A phone is its own browser, not a resized desktop one (which would catch the drawer mid-slide).
+    options = {**browser_context_args, "viewport": PHONE, "is_mobile": True, "has_touch": True}
+    phone_context = browser.new_context(**options)
+    phone = phone_context.new_page()
+    phone.goto(f"{live_server.url}/login/")
+    phone.fill("#id_username", tenant.users["owner"].email)
+    phone.fill("#id_password", PASSWORD)
+    phone.click("#login-form button[type=submit]")
+    phone.wait_for_url(f"{live_server.url}/")
+    phone.screenshot(path=folder / "home-phone.png")
+    phone_context.close()
+
     for name in ("home-desktop.png", "home-phone.png"):
         assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
