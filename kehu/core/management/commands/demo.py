@@ -2,12 +2,10 @@
 
 Uses the data directory (``KEHU_DATA_DIR``, default ~/.local/share/kehu) and its SQLite database,
 migrates, seeds the demo workspaces once (``--reset`` starts over), starts the database task
-worker as a child process and serves the web UI and API with granian. Ctrl-C stops both.
+worker and granian (the web UI and API) as child processes. Ctrl-C stops both.
 ``kehu`` turns DEBUG on for this command (static files come straight from the apps).
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -19,7 +17,7 @@ from django.utils.translation import gettext as _
 from kehu.core import demo
 
 from ._common import table
-from ._server import ensure_port_free, serve
+from ._server import ensure_port_free, granian_command, supervise, worker_command
 
 
 class Command(BaseCommand):
@@ -48,14 +46,20 @@ class Command(BaseCommand):
             # Run without the kehu command (DEBUG off): whitenoise serves collected files only.
             call_command("collectstatic", interactive=False, verbosity=0)
         self.print_welcome(host, port)
-        worker = self.start_worker() if options["worker"] else None
-        try:
-            serve(host, port, workers=1, threads=4)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if worker is not None:
-                stop_child(worker)
+        commands = [granian_command(host, port, workers=1, threads=4)]
+        if options["worker"]:
+            if settings.TASK_BACKEND == "database":
+                commands.append(worker_command())
+            else:
+                self.stdout.write(
+                    _("Task backend %(backend)s: no database worker started (see “kehu worker”).")
+                    % {"backend": settings.TASK_BACKEND}
+                )
+        code = supervise(commands)
+        if code:
+            raise CommandError(
+                _("The demo server stopped unexpectedly (exit code %(code)s).") % {"code": code}
+            )
         self.stdout.write(_("Kehu demo stopped."))
 
     def reset(self) -> None:
@@ -72,14 +76,6 @@ class Command(BaseCommand):
             path.unlink(missing_ok=True)
         self.stdout.write(_("Deleted %(path)s.") % {"path": name})
 
-    def start_worker(self) -> subprocess.Popen | None:
-        if settings.TASK_BACKEND != "database":
-            self.stdout.write(_("Task backend %(backend)s: no database worker started (see “kehu worker”).")
-                              % {"backend": settings.TASK_BACKEND})
-            return None
-        # The worker is this same program with the "worker" command, in its own process.
-        return subprocess.Popen([sys.executable, "-m", "kehu.cli", "worker", "--verbosity", "0"])
-
     def print_welcome(self, host: str, port: int) -> None:
         shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 -- only for display
         url = f"http://{shown_host}:{port}/"
@@ -94,13 +90,3 @@ class Command(BaseCommand):
         self.stdout.write(_("Press Ctrl-C to stop."))
         self.stdout.flush()
 
-
-def stop_child(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Ask a child to stop (it may already have got Ctrl-C), then insist."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from ._server import ensure_port_free, serve, unapplied_migrations
+from ._server import ensure_port_free, granian_command, supervise, unapplied_migrations
 
 
 class Command(BaseCommand):
@@ -49,5 +49,11 @@ class Command(BaseCommand):
         self.stdout.write(_("Kehu serving on http://%(host)s:%(port)s/ with %(workers)s workers.")
                           % {"host": options["host"], "port": options["port"], "workers": options["workers"]})
         self.stdout.flush()
-        serve(options["host"], options["port"], options["workers"], threads=options["threads"],
-              log_access=options["access_log"])
+        code = supervise([granian_command(
+            options["host"], options["port"], options["workers"], threads=options["threads"],
+            access_log=options["access_log"],
+        )])
+        if code:
+            raise CommandError(
+                _("The web server stopped unexpectedly (exit code %(code)s).") % {"code": code}
+            )
