@@ -4,22 +4,45 @@ Read-only by design: there is no view that edits or deletes an entry.
 """
 
 from datetime import datetime
+from functools import wraps
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-
-from kehu.workspaces.models import Membership
-from kehu.workspaces.permissions import OBJECT_TYPES
-from kehu.workspaces.views import admin_required
+from django.views.decorators.http import require_safe
 
 from .models import AuditEntry
 
 PAGE_SIZE = 50
 
 
+def admin_required(view):
+    """A browser session of a member whose role manages the workspace; everyone else gets 404.
+
+    Reads ``request.actor`` (set by the workspaces middleware) without importing that higher app.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        actor = getattr(request, "actor", None)
+        if actor is None or actor.api_key is not None or not actor.can_manage_workspace:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def object_type_label(key: str) -> str:
-    known = OBJECT_TYPES.get(key)
-    return str(known.label) if known else key
+    """The model's plural name for an "app_label.model" object type, else the key itself."""
+    try:
+        return str(capfirst(apps.get_model(key)._meta.verbose_name_plural))
+    except (LookupError, ValueError):
+        return key
 
 
 def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
@@ -54,6 +77,7 @@ def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
 
 
 @admin_required
+@require_safe
 def log(request):
     """Every entry of the workspace, newest first, filtered; pages by keyset (created_at, id)."""
     entries = AuditEntry.objects.select_related("actor").order_by("-created_at", "-id")
@@ -83,19 +107,18 @@ def log(request):
     context = {"rows": _present(page), "next_query": next_query, "filters": filters}
     if request.htmx and cursor:
         return render(request, "audit/log.html#rows", context)
-    types = sorted(
-        set(AuditEntry.objects.exclude(object_type="").values_list("object_type", flat=True).distinct())
-        | set(OBJECT_TYPES)
-    )
+    types = AuditEntry.objects.exclude(object_type="").values_list("object_type", flat=True).distinct()
     context.update(
         actions=AuditEntry.Action.choices,
-        object_types=[(key, object_type_label(key)) for key in types],
-        people=Membership.objects.select_related("user").order_by("user__email"),
+        object_types=sorted((key, object_type_label(key)) for key in types),
+        # Members (past ones too): the people whose actions this workspace's log can hold.
+        people=get_user_model().objects.filter(memberships__workspace=request.workspace).order_by("email"),
     )
     return render(request, "audit/log.html", context)
 
 
 @admin_required
+@require_safe
 def record_history(request, object_type: str, object_id: str):
     """The latest entries about one record, as a partial that record pages load with htmx."""
     entries = (

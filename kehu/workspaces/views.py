@@ -277,7 +277,8 @@ def role_edit(request, pk: int):
         {
             "type": ot,
             "cells": [
-                {"action": a, "name": f"perm:{ot.key}:{a}", "checked": grants[ot.key].allows(a)}
+                {"label": ACTION_LABELS.get(a, a), "name": f"perm:{ot.key}:{a}",
+                 "checked": grants[ot.key].allows(a)}
                 for a in ACTIONS
             ],
             "scope_name": f"scope:{ot.key}",
