@@ -256,7 +256,8 @@ def role_edit(request, pk: int):
     errors: list[str] = []
     name = role.name
     if request.method == "POST":
-        name = request.POST.get("name", "").strip() or role.name
+        # Built-in roles keep their (translated) names; only custom roles are renamed.
+        name = role.name if role.is_system else (request.POST.get("name", "").strip() or role.name)
         posted = {}
         for ot in _object_types():
             actions = [a for a in ACTIONS if request.POST.get(f"perm:{ot.key}:{a}")]

@@ -188,7 +188,6 @@ def test_saving_the_matrix_changes_permissions_and_audits_the_diff(client, tenan
     assert response.status_code == 302
     with tenant.scope():
         role.refresh_from_db()
-        assert role.name == "Sales reps"
         assert role.permissions["customers.account"] == {
             "actions": ["view", "create", "change", "export"], "scope": "team"}
         assert "customers.contact" not in role.permissions
@@ -197,10 +196,25 @@ def test_saving_the_matrix_changes_permissions_and_audits_the_diff(client, tenan
         assert actor.can("export", "customers.account")
         assert not actor.can("delete", "customers.account")
     entry = audit(action="permission_change", object_type="workspaces.role", object_id=str(role.pk))[-1]
-    assert entry.changes["name"] == [old_name, "Sales reps"]
+    assert "name" not in entry.changes  # built-in roles keep their names
+    assert role.name == old_name
     before, after = entry.changes["permissions"]
     assert before == {} and after["customers.account"]["scope"] == "team"
     assert entry.actor == tenant.users["admin"]
+
+
+def test_custom_role_can_be_renamed(client, tenant):
+    client.force_login(tenant.users["admin"])
+    client.post("/settings/roles/", {"name": "Partner", "key": "partner", "copy_from": "readonly"})
+    with tenant.scope():
+        role = Role.objects.get(key="partner")
+    client.post(f"/settings/roles/{role.pk}/", _matrix_post("Channel partner", {}))
+    with tenant.scope():
+        role.refresh_from_db()
+        assert role.name == "Channel partner"
+        assert role.permissions == {}  # nothing ticked: no access (the default of a custom role)
+    entry = audit(action="permission_change", object_id=str(role.pk))[-1]
+    assert entry.changes["name"] == ["Partner", "Channel partner"]
 
 
 def test_invalid_scope_falls_back_to_own(client, tenant):
