@@ -145,3 +145,14 @@ def test_api_key_cannot_open_the_web_pages(client, tenant):
         _key, raw = create_api_key(tenant.actors["admin"], "robot")
     response = client.get("/settings/members/", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 404
+
+
+def test_missing_and_forbidden_pages_look_the_same(client, tenant):
+    client.force_login(tenant.users["sales"])
+    forbidden = client.get("/settings/members/")
+    missing = client.get("/settings/no-such-page/")
+    assert forbidden.status_code == missing.status_code == 404
+    # The page body is identical (only the CSRF token and the language form's "next" differ).
+    main = lambda response: response.content.decode().split('id="main">')[1].split("</main>")[0]  # noqa: E731
+    assert main(forbidden) == main(missing)
+    assert 'name="viewport"' in forbidden.content.decode()
