@@ -24,8 +24,8 @@ def run(*args) -> tuple[str, str]:
 
 @pytest.mark.django_db
 def test_workspace_create_makes_owner_and_audits():
-    out, _ = run("workspace", "create", "--name", "上海明远", "--slug", "mingyuan", "--owner", "Boss@Mingyuan.CN",
-                 "--password", STRONG, "--region", "cn", "--currency", "cny")
+    out, _ = run("workspace", "create", "--name", "上海明远", "--slug", "mingyuan",
+                 "--owner", "Boss@Mingyuan.CN", "--password", STRONG, "--region", "cn", "--currency", "cny")
     workspace = Workspace.objects.get(slug="mingyuan")
     owner = User.objects.get(email="boss@mingyuan.cn")
     assert owner.check_password(STRONG)
@@ -41,7 +41,8 @@ def test_workspace_create_makes_owner_and_audits():
 
 @pytest.mark.django_db
 def test_workspace_create_without_password_generates_one_and_shows_it_once():
-    out, _ = run("workspace", "create", "--name", "Northwind", "--owner", "ops@northwind.example", "--no-input")
+    out, _ = run("workspace", "create", "--name", "Northwind", "--owner", "ops@northwind.example",
+                 "--no-input")
     password = out.strip().splitlines()[-1].rsplit(": ", 1)[1]
     assert User.objects.get(email="ops@northwind.example").check_password(password)
     assert Workspace.objects.get(slug="northwind").name == "Northwind"
