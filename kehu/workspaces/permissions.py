@@ -9,13 +9,15 @@ from typing import Literal
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 ACTIONS = ("view", "create", "change", "delete", "export")
 RecordScope = Literal["own", "team", "all"]
 SCOPES: tuple[RecordScope, ...] = ("own", "team", "all")
 
 SYSTEM_ROLES: dict[str, Promise] = {
-    "owner": _("Owner"),
+    # The role; a record's "Owner" (the person responsible) translates differently.
+    "owner": pgettext_lazy("role", "Owner"),
     "admin": _("Administrator"),
     "manager": _("Manager"),
     "sales": _("Sales"),
