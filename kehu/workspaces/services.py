@@ -11,7 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import create_record, delete_record, diff, record, update_record
-from kehu.core.errors import Conflict, FieldError, ValidationFailed
+from kehu.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 
 from .access import Actor, require_manager
 from .models import ApiKey, Membership, Role, Team, Workspace
@@ -79,6 +79,8 @@ def choose_workspace(user, workspace_id: int) -> Membership | None:
 def add_member(actor: Actor, user, role_key: str) -> Membership:
     require_manager(actor)
     role = _role(role_key)
+    if role.key == "owner" and actor.role.key != "owner":
+        raise PermissionDenied(_("Only an owner can grant or take away the owner role."))
     if Membership.objects.filter(user=user).exists():
         raise Conflict(_("This user is already a member."))
     membership = create_record(actor, Membership(user=user, role=role))
@@ -95,6 +97,9 @@ def change_member(
         values["role"] = _role(role_key)
     if is_active is not None:
         values["is_active"] = is_active
+    touches_owner = membership.role.key == "owner" or role_key == "owner"
+    if touches_owner and actor.role.key != "owner":
+        raise PermissionDenied(_("Only an owner can grant or take away the owner role."))
     demoting_owner = membership.role.key == "owner" and (
         ("role" in values and values["role"].key != "owner") or is_active is False
     )

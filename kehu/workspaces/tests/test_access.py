@@ -72,7 +72,20 @@ def test_last_owner_cannot_be_demoted(tenant):
     from kehu.core.errors import Conflict
 
     with tenant.scope(), pytest.raises(Conflict):
-        services.change_member(tenant.actors["admin"], tenant.actors["owner"].membership, role_key="sales")
+        services.change_member(tenant.actors["owner"], tenant.actors["owner"].membership, role_key="sales")
+
+
+def test_only_owners_grant_or_remove_the_owner_role(tenant):
+    from kehu.core.errors import PermissionDenied
+
+    admin = tenant.actors["admin"]
+    with tenant.scope():
+        with pytest.raises(PermissionDenied):
+            services.change_member(admin, admin.membership, role_key="owner")
+        with pytest.raises(PermissionDenied):
+            services.change_member(admin, tenant.actors["owner"].membership, is_active=False)
+        promoted = services.change_member(tenant.actors["owner"], admin.membership, role_key="owner")
+        assert promoted.role.key == "owner"
 
 
 def test_login_lands_in_the_last_used_workspace(tenant, other_tenant):

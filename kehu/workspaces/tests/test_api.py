@@ -180,8 +180,10 @@ def test_patch_member_role_is_audited(admin, tenant):
 def test_last_owner_cannot_be_demoted(admin, tenant):
     with scopes_disabled():
         owner = Membership.objects.get(workspace=tenant.workspace, role__key="owner")
-    response = admin.patch(f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON)
-    assert (response.status_code, error_code(response)) == (409, "conflict")
+    by_owner = tenant.api_client("owner").patch(f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON)
+    assert (by_owner.status_code, error_code(by_owner)) == (409, "conflict")
+    by_admin = admin.patch(f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON)
+    assert (by_admin.status_code, error_code(by_admin)) == (403, "permission_denied")
 
 
 def test_members_of_another_workspace_are_not_found(intruder, tenant):
