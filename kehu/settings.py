@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kehu.audit",
     "kehu.customers",
     "kehu.web",
+    "kehu.operations",
 ]
 
 MIDDLEWARE = [

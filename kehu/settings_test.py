@@ -8,7 +8,7 @@ import tempfile
 
 os.environ.setdefault("KEHU_DATA_DIR", tempfile.mkdtemp(prefix="kehu-test-"))
 
-from kehu.settings import *  # noqa: E402, F403
+from kehu.settings import *  # noqa: F403
 
 # PBKDF2's deliberate slowness costs seconds per test that creates personas; tests check behaviour.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

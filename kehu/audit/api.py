@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from kehu.core.api import actor_of, keyset
-from kehu.workspaces.access import require_manager
+from kehu.core.errors import PermissionDenied
 
 from .models import AuditEntry
 
@@ -36,7 +37,8 @@ def list_audit(
     action: str | None = None,
     actor: int | None = None,
 ):
-    require_manager(actor_of(request))
+    if not actor_of(request).can_manage_workspace:
+        raise PermissionDenied(_("Only workspace administrators can do this."))
     # The scoped manager limits entries to the request's workspace; operator-only events
     # without a workspace never match.
     queryset = AuditEntry.objects.all()

@@ -48,7 +48,9 @@ class PermissionDenied(DomainError):
     def __init__(self, message: str = "") -> None:
         from django.utils.translation import gettext
 
-        super().__init__(message or gettext("You do not have permission to do this."), "permission_denied", 403)
+        super().__init__(
+            message or gettext("You do not have permission to do this."), "permission_denied", 403
+        )
 
 
 class Conflict(DomainError):

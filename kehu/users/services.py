@@ -41,8 +41,9 @@ def _ip_max_failures() -> int:
     return getattr(settings, "LOGIN_IP_MAX_FAILURES", IP_MAX_FAILURES_DEFAULT)
 
 
-def record_security_event(action: str, *, user=None, request=None, label: str = "",
-                          changes: dict | None = None) -> int:
+def record_security_event(
+    action: str, *, user=None, request=None, label: str = "", changes: dict | None = None
+) -> int:
     """Record ``action`` in each workspace of ``user`` (or once with no workspace). Returns the count."""
     from kehu.workspaces.models import Membership
 
@@ -82,8 +83,12 @@ def login_attempt(request, email: str, password: str):
     ip_key = _ip_key(request)
     invalid = LoginRefused(_("Please enter a correct email and password."), "invalid")
     if (cache.get(ip_key) or 0) >= _ip_max_failures():
-        record_security_event(AuditEntry.Action.LOGIN_FAILED, request=request, label=email,
-                              changes={"reason": [None, "address_throttled"]})
+        record_security_event(
+            AuditEntry.Action.LOGIN_FAILED,
+            request=request,
+            label=email,
+            changes={"reason": [None, "address_throttled"]},
+        )
         raise LoginRefused(_("Too many failed logins from your address. Try again later."), "throttled")
 
     user = User.objects.filter(email__iexact=email).first()
@@ -91,8 +96,12 @@ def login_attempt(request, email: str, password: str):
         # Hash anyway so an unknown email takes as long as a known one.
         User().set_password(password)
         _bump_ip(ip_key)
-        record_security_event(AuditEntry.Action.LOGIN_FAILED, request=request, label=email,
-                              changes={"reason": [None, "unknown_email"]})
+        record_security_event(
+            AuditEntry.Action.LOGIN_FAILED,
+            request=request,
+            label=email,
+            changes={"reason": [None, "unknown_email"]},
+        )
         raise invalid
 
     if user.locked_until is not None and not user.is_locked():
@@ -101,8 +110,9 @@ def login_attempt(request, email: str, password: str):
         user.failed_login_count, user.locked_until = 0, None
 
     if user.is_locked():
-        record_security_event(AuditEntry.Action.LOGIN_FAILED, user=user, request=request,
-                              changes={"reason": [None, "locked"]})
+        record_security_event(
+            AuditEntry.Action.LOGIN_FAILED, user=user, request=request, changes={"reason": [None, "locked"]}
+        )
         raise LoginRefused(locked_message(user), "locked")
 
     authenticated = authenticate(request, username=user.email, password=password)
@@ -141,13 +151,21 @@ def _register_failure(user, request) -> None:
     User = get_user_model()
     User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
     count = User.objects.select_for_update().values_list("failed_login_count", flat=True).get(pk=user.pk)
-    record_security_event(AuditEntry.Action.LOGIN_FAILED, user=user, request=request,
-                          changes={"reason": [None, "wrong_password"], "failures": [count - 1, count]})
+    record_security_event(
+        AuditEntry.Action.LOGIN_FAILED,
+        user=user,
+        request=request,
+        changes={"reason": [None, "wrong_password"], "failures": [count - 1, count]},
+    )
     if count >= settings.LOGIN_MAX_FAILURES:
         until = timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
         User.objects.filter(pk=user.pk).update(locked_until=until)
-        record_security_event(AuditEntry.Action.LOCKED, user=user, request=request,
-                              changes={"locked_until": [None, until.isoformat()]})
+        record_security_event(
+            AuditEntry.Action.LOCKED,
+            user=user,
+            request=request,
+            changes={"locked_until": [None, until.isoformat()]},
+        )
 
 
 def record_login(request, user) -> None:
@@ -161,13 +179,15 @@ def record_logout(request, user) -> None:
 def record_password_reset(request, user) -> None:
     """A password set through an emailed link; also clears a lock, since the user proved the mailbox."""
     get_user_model().objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-    record_security_event(AuditEntry.Action.PASSWORD_RESET, user=user, request=request,
-                          changes={"password": [MASK, MASK]})
+    record_security_event(
+        AuditEntry.Action.PASSWORD_RESET, user=user, request=request, changes={"password": [MASK, MASK]}
+    )
 
 
 def record_password_change(request, user) -> None:
-    record_security_event(AuditEntry.Action.UPDATE, user=user, request=request,
-                          changes={"password": [MASK, MASK]})
+    record_security_event(
+        AuditEntry.Action.UPDATE, user=user, request=request, changes={"password": [MASK, MASK]}
+    )
 
 
 def set_language(user, language: str) -> None:
@@ -185,26 +205,6 @@ def update_profile(user, *, name: str, request=None) -> None:
         before = user.name
         user.name = name
         user.save(update_fields=["name"])
-        record_security_event(AuditEntry.Action.UPDATE, user=user, request=request,
-                              changes={"name": [before, name]})
-
-
-def send_invitation(request, user, workspace) -> None:
-    """Email a new user a link to set their password (the password-reset link, valid once)."""
-    from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
-    path = reverse(
-        "users:password_reset_confirm",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user)},
-    )
-    context = {"user": user, "workspace": workspace, "link": request.build_absolute_uri(path),
-               "inviter": request.user}
-    subject = render_to_string("users/invitation_subject.txt", context).strip()
-    body = render_to_string("users/invitation_email.txt", context)
-    send_mail(subject, body, None, [user.email])
+        record_security_event(
+            AuditEntry.Action.UPDATE, user=user, request=request, changes={"name": [before, name]}
+        )

@@ -362,3 +362,30 @@ def change_workspace(actor: Actor, **values) -> Workspace:
         )
         actor.membership.workspace = workspace
     return workspace
+
+
+def send_invitation(request, user, workspace) -> None:
+    """Email a new user a link to set their password (the password-reset link, valid once)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse(
+        "users:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {
+        "user": user,
+        "workspace": workspace,
+        "link": request.build_absolute_uri(path),
+        "inviter": request.user,
+    }
+    subject = render_to_string("workspaces/invitation_subject.txt", context).strip()
+    body = render_to_string("workspaces/invitation_email.txt", context)
+    send_mail(subject, body, None, [user.email])

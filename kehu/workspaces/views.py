@@ -164,9 +164,7 @@ def members(request):
             show_domain_error(request, error, form)
         else:
             if created:
-                from kehu.users.services import send_invitation
-
-                send_invitation(request, membership.user, request.workspace)
+                services.send_invitation(request, membership.user, request.workspace)
                 messages.success(
                     request, _("Invitation sent to %(email)s.") % {"email": membership.user.email}
                 )

@@ -180,7 +180,9 @@ def test_patch_member_role_is_audited(admin, tenant):
 def test_last_owner_cannot_be_demoted(admin, tenant):
     with scopes_disabled():
         owner = Membership.objects.get(workspace=tenant.workspace, role__key="owner")
-    by_owner = tenant.api_client("owner").patch(f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON)
+    by_owner = tenant.api_client("owner").patch(
+        f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON
+    )
     assert (by_owner.status_code, error_code(by_owner)) == (409, "conflict")
     by_admin = admin.patch(f"{API}/members/{owner.pk}", {"role": "sales"}, content_type=JSON)
     assert (by_admin.status_code, error_code(by_admin)) == (403, "permission_denied")

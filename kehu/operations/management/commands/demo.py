@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from kehu.core import demo
+from kehu.operations import demo
 
 from ._common import table
 from ._server import ensure_port_free, granian_command, supervise, worker_command

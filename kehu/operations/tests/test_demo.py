@@ -17,8 +17,8 @@ from django.urls import NoReverseMatch, reverse
 from django_scopes import scope, scopes_disabled
 
 from kehu.audit.models import AuditEntry
-from kehu.core import demo
 from kehu.customers.models import Account, Contact
+from kehu.operations import demo
 from kehu.users.models import User
 from kehu.workspaces.access import visible
 from kehu.workspaces.models import Membership, Team, Workspace

@@ -22,9 +22,9 @@ from django.tasks import TaskResultStatus, task, task_backends
 from django.test import override_settings
 from django_scopes import ScopeError, scope, scopes_disabled
 
-from kehu.core.tasks import actor_task, workspace_task
 from kehu.customers.models import Account
 from kehu.workspaces.access import visible
+from kehu.workspaces.tasks import actor_task, workspace_task
 
 # --- tasks used by the tests ------------------------------------------------------------------------
 
