@@ -12,3 +12,7 @@ from kehu.settings import *  # noqa: F403
 
 # PBKDF2's deliberate slowness costs seconds per test that creates personas; tests check behaviour.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests read English messages; the Chinese catalog is checked by test_translations and by tests
+# that switch the language explicitly (production's default stays zh-hans).
+LANGUAGE_CODE = "en"
