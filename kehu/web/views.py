@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kehu.customers.models import Account, Contact
+from kehu.customers.queries import accounts_for, contacts_for
 from kehu.workspaces.access import visible
 from kehu.workspaces.middleware import SESSION_KEY
 from kehu.workspaces.models import Membership
@@ -25,10 +26,20 @@ def home(request):
     return render(request, "web/home.html", {"counts": counts})
 
 
+SEARCH_LIMIT = 10
+
+
 @login_required
 def search(request):
+    """Accounts and contacts matching the query (name, email, phone), as the user may see them."""
     query = request.GET.get("q", "").strip()[:200]
-    return render(request, "web/search.html", {"query": query})
+    results = {}
+    if query and request.actor is not None:
+        results = {
+            "accounts": list(accounts_for(request.actor, query).order_by("name")[: SEARCH_LIMIT + 1]),
+            "contacts": list(contacts_for(request.actor, query).order_by("name")[: SEARCH_LIMIT + 1]),
+        }
+    return render(request, "web/search.html", {"query": query, "results": results, "limit": SEARCH_LIMIT})
 
 
 @login_required

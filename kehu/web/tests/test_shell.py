@@ -156,3 +156,22 @@ def test_missing_and_forbidden_pages_look_the_same(client, tenant):
     main = lambda response: response.content.decode().split('id="main">')[1].split("</main>")[0]  # noqa: E731
     assert main(forbidden) == main(missing)
     assert 'name="viewport"' in forbidden.content.decode()
+
+
+def test_global_search_finds_visible_accounts_and_contacts(client, tenant, other_tenant):
+    from django_scopes import scope
+
+    from kehu.customers import services
+
+    with tenant.scope():
+        mine = services.create_account(tenant.actors["sales"], name="王伟贸易")
+        services.create_account(tenant.actors["owner"], name="王伟科技")  # not the sales user's
+        contact = services.create_contact(tenant.actors["sales"], name="王伟", phone="13800138000")
+    with scope(workspace=other_tenant.workspace):
+        services.create_account(other_tenant.actors["owner"], name="王伟 Globex")
+    client.force_login(tenant.users["sales"])
+    by_name = client.get("/search/", {"q": "王伟"})
+    assert by_name.context["results"]["accounts"] == [mine]
+    assert by_name.context["results"]["contacts"] == [contact]
+    by_phone = client.get("/search/", {"q": "138-0013-8000"})
+    assert by_phone.context["results"]["contacts"] == [contact]
