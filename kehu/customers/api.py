@@ -10,6 +10,7 @@ from kehu.workspaces.access import access_record
 
 from . import services
 from .models import Account, Contact
+from .panels import panel_data
 from .queries import accounts_for, contacts_for
 
 router = Router(tags=["customers"])
@@ -121,6 +122,22 @@ def create_account(request: HttpRequest, payload: AccountIn):
 @router.get("/accounts/{account_id}", response=AccountOut, summary="One account")
 def get_account(request: HttpRequest, account_id: int):
     return access_record(actor_of(request), Account.objects.all(), account_id)
+
+
+class Account360Out(Schema):
+    account: AccountOut
+    contacts: list[ContactOut] = Field(..., description="Up to 100 contacts of the account, by name")
+    panels: dict[str, dict] = Field(
+        ..., description="Data of every 360° panel (timeline, purchases, tickets, scores …), by panel key"
+    )
+
+
+@router.get("/accounts/{account_id}/360", response=Account360Out, summary="The 360° view of an account")
+def account_360(request: HttpRequest, account_id: int):
+    actor = actor_of(request)
+    account = access_record(actor, Account.objects.all(), account_id)
+    contacts = contacts_for(actor, account=account).order_by("name")[:100]
+    return {"account": account, "contacts": list(contacts), "panels": panel_data(actor, account)}
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut, summary="Change an account")

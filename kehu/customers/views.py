@@ -26,6 +26,7 @@ from . import services
 from .forms import AccountForm, ContactForm
 from .models import Account, Contact
 from .normalize import display_phone
+from .panels import render_panels
 from .queries import accounts_for, contacts_for
 
 PAGE_SIZE = 50
@@ -111,6 +112,7 @@ class RecordPages:
         }
         if self.model is Account:
             context["contacts"] = contacts_for(request.actor, account=record).order_by("name")[:100]
+        context["panels"] = render_panels(request, request.actor, record)
         return render(request, f"customers/{self.name}_detail.html", context)
 
     def create_view(self, request):
