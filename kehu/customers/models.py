@@ -23,6 +23,7 @@ class Account(OwnedRecord):
     email = models.EmailField(_("email"), blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("account")
@@ -54,6 +55,7 @@ class Contact(OwnedRecord):
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("E.164"))
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("contact")
