@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core.errors import NotFound, PermissionDenied
 
-from .permissions import SYSTEM_ROLES, Grant, default_grant, grant_from_stored
+from .permissions import Grant, default_grant, grant_from_stored
 
 if TYPE_CHECKING:
     from .models import ApiKey, Membership, Workspace
@@ -110,8 +110,3 @@ def access_record[M: Model](actor: Actor, queryset: QuerySet[M], pk: object, act
         raise NotFound() from None
     require(actor, action, queryset.model.object_type)  # type: ignore[attr-defined]
     return record
-
-
-def role_label(key: str, name: str) -> str:
-    label = SYSTEM_ROLES.get(key)
-    return str(label) if label else name

@@ -16,7 +16,7 @@ from pydantic import field_validator
 from kehu.core.api import InputSchema, actor_of, keyset
 
 from . import services
-from .access import require_manager, role_label
+from .access import require_manager
 from .models import ApiKey, Membership, Role, Team
 from .permissions import ACTIONS, DEFAULT_MATRIX, OBJECT_TYPES, SCOPES, default_grant
 
@@ -65,7 +65,7 @@ class MemberOut(Schema):
 
     @staticmethod
     def resolve_role_name(obj: Membership) -> str:
-        return role_label(obj.role.key, obj.role.name)
+        return obj.role.label
 
 
 class MemberIn(InputSchema):
@@ -105,7 +105,7 @@ class RoleOut(Schema):
 
     @staticmethod
     def resolve_name(obj: Role) -> str:
-        return role_label(obj.key, obj.name) if obj.is_system else obj.name
+        return obj.label
 
     @staticmethod
     def resolve_effective(obj: Role) -> dict[str, dict]:
@@ -223,7 +223,7 @@ def me(request):
         "user": actor.user,
         "workspace": actor.workspace,
         "role": actor.role.key,
-        "role_name": role_label(actor.role.key, actor.role.name),
+        "role_name": actor.role.label,
         "can_manage_workspace": actor.can_manage_workspace,
         "api_key_prefix": actor.api_key.prefix if actor.api_key else None,
         "memberships": [

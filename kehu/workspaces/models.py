@@ -48,7 +48,14 @@ class Role(WorkspaceModel):
         constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="role_unique_key")]
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.label)
+
+    @property
+    def label(self) -> str:
+        """The name to show: built-in roles in the user's language, custom roles as named."""
+        from .permissions import SYSTEM_ROLES
+
+        return str(SYSTEM_ROLES[self.key]) if self.is_system and self.key in SYSTEM_ROLES else self.name
 
 
 class Team(WorkspaceModel):

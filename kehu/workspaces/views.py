@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 from kehu.core.errors import DomainError
 
 from . import services
-from .access import role_label
 from .models import ApiKey, Membership, Role, Team
 from .permissions import ACTIONS, OBJECT_TYPES, SCOPES, default_grant, grant_from_stored
 
@@ -84,7 +83,7 @@ SCOPE_LABELS = {
 
 
 def _role_choices():
-    return [(r.key, role_label(r.key, r.name)) for r in Role.objects.order_by("-is_system", "id")]
+    return [(r.key, r.label) for r in Role.objects.order_by("-is_system", "id")]
 
 
 # --- workspace ------------------------------------------------------------------------------------
@@ -239,7 +238,7 @@ def roles(request):
             messages.success(request, _("Role %(name)s created.") % {"name": role.name})
             return redirect("workspaces:role", pk=role.pk)
     rows = [
-        {"role": role, "label": role_label(role.key, role.name), "members": role.member_count}
+        {"role": role, "label": role.label, "members": role.member_count}
         for role in Role.objects.order_by("-is_system", "id").annotate(
             member_count=Count("memberships", filter=Q(memberships__is_active=True))
         )
@@ -287,7 +286,7 @@ def role_edit(request, pk: int):
     ]
     context = {
         "role": role,
-        "label": role_label(role.key, role.name),
+        "label": role.label,
         "name": name,
         "matrix": matrix,
         "actions": [(a, ACTION_LABELS.get(a, a)) for a in ACTIONS],
