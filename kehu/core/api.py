@@ -8,6 +8,7 @@
 """
 
 import base64
+import copy
 import binascii
 import json
 import logging
@@ -337,6 +338,19 @@ class InputSchema(Schema):
     """Base of every request body: unknown fields are an error, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def patch_schema(schema: type[InputSchema], name: str) -> type[InputSchema]:
+    """The PATCH twin of a create schema: the same fields and rules, every one optional.
+
+    Handlers read ``payload.dict(exclude_unset=True)`` so only the fields sent are changed.
+    """
+    fields = {}
+    for field_name, info in schema.model_fields.items():
+        optional = copy.copy(info)  # keeps the constraints (max_length …), drops the default
+        optional.default, optional.default_factory = None, None
+        fields[field_name] = (info.annotation | None, optional)
+    return create_model(name, __base__=InputSchema, **fields)  # type: ignore[call-overload]
 
 
 # --- keyset pagination -----------------------------------------------------------------------------

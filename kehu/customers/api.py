@@ -1,11 +1,11 @@
 """REST endpoints for accounts and contacts (thin: schema → services / queries → schema)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from kehu.core.api import InputSchema, actor_of, keyset
+from kehu.core.api import InputSchema, actor_of, keyset, patch_schema
 from kehu.workspaces.access import access_record
 
 from . import services
@@ -16,15 +16,46 @@ from .queries import accounts_for, contacts_for
 router = Router(tags=["customers"])
 
 
+class ContactPointIO(Schema):
+    value: str = Field(..., max_length=254, description="Phone in any format (stored as E.164) or email")
+    label: str = Field("work", description="work | mobile | home | fax | other")
+    is_primary: bool = False
+
+
+class RelationIn(Schema):
+    account_id: int
+    role: str = Field(
+        "user",
+        description="decision_maker | influencer | champion | user | purchasing | "
+        "technical | finance | other",
+    )
+    is_primary: bool = False
+
+
+class RelationOut(RelationIn):
+    account_name: str
+
+
 class AccountOut(Schema):
     id: int
     name: str
+    name_en: str
+    name_pinyin: str
     kind: str
     industry: str
+    size: str
+    source: str
+    status: str
+    parent_id: int | None
     website: str
-    phone: str = Field(..., description="E.164")
-    email: str
+    phone: str = Field(..., description="The primary phone, E.164")
+    email: str = Field(..., description="The primary email")
+    country: str
+    province: str
     city: str
+    district: str
+    street: str
+    postcode: str
     description: str
     owner_id: int | None
     team_id: int | None
@@ -32,75 +63,127 @@ class AccountOut(Schema):
     updated_at: datetime
 
 
+class AccountDetailOut(AccountOut):
+    phones: list[ContactPointIO]
+    emails: list[ContactPointIO]
+    tags: list[str]
+
+
 class AccountIn(InputSchema):
     name: str = Field(..., max_length=200)
+    name_en: str = Field("", max_length=200)
     kind: str = Field("company", description="company | individual")
     industry: str = Field("", max_length=100)
+    size: str = Field("", description="1-9 | 10-49 | 50-249 | 250-999 | 1000+")
+    source: str = Field("", max_length=100)
+    status: str = Field("active", description="prospect | active | inactive")
+    parent_id: int | None = None
     website: str = Field("", max_length=200)
-    phone: str = Field("", max_length=40, description="Any format; stored as E.164")
-    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40, description="The primary phone, any format; stored as E.164")
+    email: str = Field("", max_length=254, description="The primary email")
+    phones: list[ContactPointIO] | None = Field(None, description="Every phone; replaces the current list")
+    emails: list[ContactPointIO] | None = Field(None, description="Every email; replaces the current list")
+    country: str = Field("", max_length=2, description="ISO 3166 code")
+    province: str = Field("", max_length=100)
     city: str = Field("", max_length=100)
+    district: str = Field("", max_length=100)
+    street: str = Field("", max_length=300)
+    postcode: str = Field("", max_length=20)
     description: str = ""
+    tags: list[str] | None = Field(None, description="Tag names; replaces the current tags")
     owner_id: int | None = Field(None, description="Defaults to the caller")
     team_id: int | None = None
 
 
-class AccountPatch(InputSchema):
-    name: str | None = Field(None, max_length=200)
-    kind: str | None = None
-    industry: str | None = Field(None, max_length=100)
-    website: str | None = Field(None, max_length=200)
-    phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=254)
-    city: str | None = Field(None, max_length=100)
-    description: str | None = None
-    owner_id: int | None = None
-    team_id: int | None = None
+AccountPatch = patch_schema(AccountIn, "AccountPatch")
 
 
 class AccountFilters(Schema):
-    q: str = Field("", description="Name contains, email equals, or phone contains (digits)")
+    q: str = Field("", description="Name (also pinyin) contains, email equals, or phone contains (digits)")
     kind: str | None = None
+    status: str | None = None
+    city: str | None = None
     owner_id: int | None = None
+    parent_id: int | None = None
 
 
 class ContactOut(Schema):
     id: int
     name: str
-    account_id: int | None
+    name_en: str
+    account_id: int | None = Field(..., description="The primary account")
     job_title: str
-    email: str
-    phone: str = Field(..., description="E.164")
+    department: str
+    email: str = Field(..., description="The primary email")
+    phone: str = Field(..., description="The primary phone, E.164")
+    preferred_channel: str
+    preferred_language: str
+    birthday: date | None
+    social: dict[str, str]
+    consent_email: bool
+    consent_sms: bool
+    consent_phone: bool
+    consent_updated_at: datetime | None
     owner_id: int | None
     team_id: int | None
     created_at: datetime
     updated_at: datetime
 
 
+class ContactDetailOut(ContactOut):
+    phones: list[ContactPointIO]
+    emails: list[ContactPointIO]
+    accounts: list[RelationOut]
+    tags: list[str]
+
+
 class ContactIn(InputSchema):
     name: str = Field(..., max_length=200)
-    account_id: int | None = None
+    name_en: str = Field("", max_length=200)
+    account_id: int | None = Field(None, description="The primary account (or give `accounts`)")
+    accounts: list[RelationIn] | None = Field(None, description="Every account relation; replaces them")
     job_title: str = Field("", max_length=100)
-    email: str = Field("", max_length=254)
-    phone: str = Field("", max_length=40, description="Any format; stored as E.164")
+    department: str = Field("", max_length=100)
+    email: str = Field("", max_length=254, description="The primary email")
+    phone: str = Field("", max_length=40, description="The primary phone, any format; stored as E.164")
+    phones: list[ContactPointIO] | None = None
+    emails: list[ContactPointIO] | None = None
+    preferred_channel: str = Field("", description="email | phone | sms | wechat | visit")
+    preferred_language: str = Field("", max_length=10)
+    birthday: date | None = None
+    social: dict[str, str] = Field(default_factory=dict, description='e.g. {"wechat": "zhangwei88"}')
+    consent_email: bool = False
+    consent_sms: bool = False
+    consent_phone: bool = False
+    tags: list[str] | None = None
     owner_id: int | None = Field(None, description="Defaults to the caller")
     team_id: int | None = None
 
 
-class ContactPatch(InputSchema):
-    name: str | None = Field(None, max_length=200)
-    account_id: int | None = None
-    job_title: str | None = Field(None, max_length=100)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    owner_id: int | None = None
-    team_id: int | None = None
+ContactPatch = patch_schema(ContactIn, "ContactPatch")
 
 
 class ContactFilters(Schema):
-    q: str = Field("", description="Name contains, email equals, or phone contains (digits)")
+    q: str = Field("", description="Name (also pinyin) contains, email equals, or phone contains (digits)")
     account_id: int | None = None
     owner_id: int | None = None
+
+
+def _account_detail(account: Account) -> dict:
+    return {
+        **AccountOut.from_orm(account).dict(),
+        **services.contact_points(account),
+        "tags": services.tags_of(account),
+    }
+
+
+def _contact_detail(contact: Contact) -> dict:
+    return {
+        **ContactOut.from_orm(contact).dict(),
+        **services.contact_points(contact),
+        "accounts": services.relations_of(contact),
+        "tags": services.tags_of(contact),
+    }
 
 
 def _filter(qs, filters: Schema, exclude: tuple[str, ...] = ("q",)):
@@ -114,14 +197,14 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
     return _filter(accounts_for(actor_of(request), filters.q), filters)
 
 
-@router.post("/accounts", response={201: AccountOut}, summary="Create an account")
+@router.post("/accounts", response={201: AccountDetailOut}, summary="Create an account")
 def create_account(request: HttpRequest, payload: AccountIn):
-    return Status(201, services.create_account(actor_of(request), **payload.dict()))
+    return Status(201, _account_detail(services.create_account(actor_of(request), **payload.dict())))
 
 
-@router.get("/accounts/{account_id}", response=AccountOut, summary="One account")
+@router.get("/accounts/{account_id}", response=AccountDetailOut, summary="One account")
 def get_account(request: HttpRequest, account_id: int):
-    return access_record(actor_of(request), Account.objects.all(), account_id)
+    return _account_detail(access_record(actor_of(request), Account.objects.all(), account_id))
 
 
 class Account360Out(Schema):
@@ -140,11 +223,11 @@ def account_360(request: HttpRequest, account_id: int):
     return {"account": account, "contacts": list(contacts), "panels": panel_data(actor, account)}
 
 
-@router.patch("/accounts/{account_id}", response=AccountOut, summary="Change an account")
+@router.patch("/accounts/{account_id}", response=AccountDetailOut, summary="Change an account")
 def update_account(request: HttpRequest, account_id: int, payload: AccountPatch):
     actor = actor_of(request)
     account = access_record(actor, Account.objects.all(), account_id, "change")
-    return services.update_account(actor, account, **payload.dict(exclude_unset=True))
+    return _account_detail(services.update_account(actor, account, **payload.dict(exclude_unset=True)))
 
 
 @router.delete("/accounts/{account_id}", response={204: None}, summary="Delete an account")
@@ -160,21 +243,21 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     return _filter(contacts_for(actor_of(request), filters.q), filters)
 
 
-@router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
+@router.post("/contacts", response={201: ContactDetailOut}, summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
-    return Status(201, services.create_contact(actor_of(request), **payload.dict()))
+    return Status(201, _contact_detail(services.create_contact(actor_of(request), **payload.dict())))
 
 
-@router.get("/contacts/{contact_id}", response=ContactOut, summary="One contact")
+@router.get("/contacts/{contact_id}", response=ContactDetailOut, summary="One contact")
 def get_contact(request: HttpRequest, contact_id: int):
-    return access_record(actor_of(request), Contact.objects.all(), contact_id)
+    return _contact_detail(access_record(actor_of(request), Contact.objects.all(), contact_id))
 
 
-@router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change a contact")
+@router.patch("/contacts/{contact_id}", response=ContactDetailOut, summary="Change a contact")
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):
     actor = actor_of(request)
     contact = access_record(actor, Contact.objects.all(), contact_id, "change")
-    return services.update_contact(actor, contact, **payload.dict(exclude_unset=True))
+    return _contact_detail(services.update_contact(actor, contact, **payload.dict(exclude_unset=True)))
 
 
 @router.delete("/contacts/{contact_id}", response={204: None}, summary="Delete a contact")

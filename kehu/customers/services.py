@@ -1,128 +1,521 @@
-"""Writes on accounts and contacts: validation, normalisation, permission checks and audit."""
+"""Writes on accounts and contacts: validation, normalisation, permission checks and audit.
+
+Every write path (UI, API, imports, the demo seed) comes through here, so the rules hold everywhere:
+names are trimmed and get their pinyin, phones become E.164 in the workspace's region, emails are
+validated and lower-cased, every bad field is reported at once (``ValidationFailed``) and nothing
+is half-saved.
+"""
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
+import phonenumbers
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import create_record, delete_record, record, update_record
+from kehu.audit.services import create_record, delete_record, diff, record, update_record
 from kehu.core.errors import FieldError, ValidationFailed
-from kehu.workspaces.access import Actor, require
+from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
-from .models import Account, Contact
-from .normalize import normalize_email, normalize_phone
+from .models import Account, AccountContact, Contact, ContactPoint, Tag, TaggedRecord
+from .normalize import normalize_email, normalize_phone, pinyin_keys
 
-ACCOUNT_FIELDS = {
-    "name",
-    "kind",
-    "industry",
-    "website",
-    "phone",
-    "email",
-    "city",
-    "description",
-    "owner_id",
-    "team_id",
-}
-CONTACT_FIELDS = {"name", "account_id", "job_title", "email", "phone", "owner_id", "team_id"}
+SOCIAL_NETWORKS = ("wechat", "linkedin", "weibo", "dingtalk", "qq", "x", "facebook", "whatsapp")
+CONSENT_FIELDS = ("consent_email", "consent_sms", "consent_phone")
+MAX_TAGS = 50
 
 
-def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model) -> dict[str, Any]:
-    """Normalise and validate submitted values; raise ValidationFailed listing every bad field."""
+# --- validation ------------------------------------------------------------------------------------
+
+
+def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, instance=None) -> dict[str, Any]:
+    """Normalise and validate submitted field values; raise ValidationFailed listing every bad field."""
     errors: list[FieldError] = []
     cleaned = dict(values)
     region = actor.workspace.default_region
+
+    def fail(field: str, message: str, code: str = "invalid") -> None:
+        errors.append(FieldError(field, message, code))
+
+    for name in (
+        "name",
+        "name_en",
+        "industry",
+        "source",
+        "job_title",
+        "department",
+        "city",
+        "province",
+        "district",
+        "street",
+        "postcode",
+    ):
+        if name in cleaned and cleaned[name] is not None:
+            cleaned[name] = " ".join(str(cleaned[name]).split())
     if "name" in cleaned or creating:
-        cleaned["name"] = " ".join(str(cleaned.get("name") or "").split())
+        cleaned["name"] = cleaned.get("name") or ""
         if not cleaned["name"]:
-            errors.append(FieldError("name", _("This field is required."), "required"))
+            fail("name", _("This field is required."), "required")
+        else:
+            cleaned["name_pinyin"], cleaned["name_initials"] = pinyin_keys(cleaned["name"])
     for name, normalize in (("phone", lambda v: normalize_phone(v, region)), ("email", normalize_email)):
         if cleaned.get(name):
             try:
                 cleaned[name] = normalize(cleaned[name])
             except ValueError as exc:
-                errors.append(FieldError(name, str(exc), "invalid"))
-    if "kind" in cleaned and model is Account and cleaned["kind"] not in Account.Kind.values:
-        errors.append(
-            FieldError("kind", _("Choose one of: %s.") % ", ".join(Account.Kind.values), "invalid_choice")
-        )
+                fail(name, str(exc))
+        elif name in cleaned:
+            cleaned[name] = ""
+    for name, choices in _choice_fields(model).items():
+        if cleaned.get(name) and cleaned[name] not in choices:
+            fail(name, _("Choose one of: %s.") % ", ".join(choices), "invalid_choice")
+    if cleaned.get("country"):
+        cleaned["country"] = str(cleaned["country"]).upper()
+        if cleaned["country"] not in phonenumbers.SUPPORTED_REGIONS:
+            fail("country", _("Use a two-letter ISO 3166 country code, e.g. CN."))
     if (
         cleaned.get("owner_id") is not None
         and not Membership.objects.filter(user_id=cleaned["owner_id"], is_active=True).exists()
     ):
-        errors.append(
-            FieldError("owner_id", _("The owner must be an active member of this workspace."), "invalid")
-        )
+        fail("owner_id", _("The owner must be an active member of this workspace."))
     if cleaned.get("team_id") is not None and not Team.objects.filter(pk=cleaned["team_id"]).exists():
-        errors.append(FieldError("team_id", _("Unknown team."), "invalid"))
-    if cleaned.get("account_id") is not None:
-        from kehu.workspaces.access import visible
-
-        if not visible(actor, Account.objects.filter(pk=cleaned["account_id"])).exists():
-            errors.append(FieldError("account_id", _("Unknown account."), "invalid"))
+        fail("team_id", _("Unknown team."))
+    if cleaned.get("account_id") is not None and not _visible_account(actor, cleaned["account_id"]):
+        fail("account_id", _("Unknown account."))
+    if cleaned.get("parent_id") is not None:
+        if not _visible_account(actor, cleaned["parent_id"]):
+            fail("parent_id", _("Unknown account."))
+        elif instance is not None and _would_cycle(instance, cleaned["parent_id"]):
+            fail("parent_id", _("An account cannot be its own parent or the parent of its parent."))
+    if "social" in cleaned:
+        social = cleaned["social"] or {}
+        if not isinstance(social, dict) or any(
+            k not in SOCIAL_NETWORKS or not isinstance(v, str) for k, v in social.items()
+        ):
+            fail("social", _("Use handles of these networks: %s.") % ", ".join(SOCIAL_NETWORKS))
+        else:
+            cleaned["social"] = {k: v.strip() for k, v in social.items() if v.strip()}
+    if "birthday" in cleaned and cleaned["birthday"] and not isinstance(cleaned["birthday"], date):
+        try:
+            cleaned["birthday"] = date.fromisoformat(str(cleaned["birthday"]))
+        except ValueError:
+            fail("birthday", _("Enter a date as YYYY-MM-DD."))
     if errors:
         raise ValidationFailed(errors)
     return cleaned
 
 
-@transaction.atomic
-def create_account(actor: Actor, **values: Any) -> Account:
-    require(actor, "create", Account.object_type)
+def _choice_fields(model) -> dict[str, list[str]]:
+    fields = {f.name: [c[0] for c in f.choices] for f in model._meta.fields if f.choices}
+    return {name: choices for name, choices in fields.items() if name not in {"workspace"}}
+
+
+def _visible_account(actor: Actor, account_id: int) -> bool:
+    return visible(actor, Account.objects.filter(pk=account_id)).exists()
+
+
+def _would_cycle(account: Account, parent_id: int) -> bool:
+    seen = {account.pk}
+    current: int | None = parent_id
+    while current is not None:
+        if current in seen:
+            return True
+        seen.add(current)
+        current = Account.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+    return False
+
+
+def _clean_points(actor: Actor, kind: str, items: list[dict] | None) -> list[dict] | None:
+    """Validate a full list of phones or emails; exactly one primary when any are given."""
+    if items is None:
+        return None
+    field = "phones" if kind == ContactPoint.Kind.PHONE else "emails"
+    region = actor.workspace.default_region
+    errors, cleaned, seen = [], [], set()
+    for i, item in enumerate(items):
+        raw = str(item.get("value") or "")
+        try:
+            value = normalize_phone(raw, region) if kind == ContactPoint.Kind.PHONE else normalize_email(raw)
+        except ValueError as exc:
+            errors.append(FieldError(f"{field}.{i}.value", str(exc)))
+            continue
+        if not value:
+            errors.append(FieldError(f"{field}.{i}.value", _("This field is required."), "required"))
+            continue
+        label = item.get("label") or ContactPoint.Label.WORK
+        if label not in ContactPoint.Label.values:
+            errors.append(
+                FieldError(
+                    f"{field}.{i}.label",
+                    _("Choose one of: %s.") % ", ".join(ContactPoint.Label.values),
+                    "invalid_choice",
+                )
+            )
+        if value in seen:
+            continue  # the same number typed twice is one number
+        seen.add(value)
+        cleaned.append({"value": value, "label": label, "is_primary": bool(item.get("is_primary"))})
+    if errors:
+        raise ValidationFailed(errors)
+    if cleaned and sum(p["is_primary"] for p in cleaned) != 1:
+        for p in cleaned:
+            p["is_primary"] = False
+        cleaned[0]["is_primary"] = True
+    return cleaned
+
+
+# --- contact points, tags, relations -------------------------------------------------------------
+
+
+def _owner_kwargs(record) -> dict:
+    return {"account": record} if isinstance(record, Account) else {"contact": record}
+
+
+def _final_points(record, kind: str, items: list[dict] | None, scalar: str | None) -> list[dict] | None:
+    """The complete list of phones (or emails) after this write, or None when it leaves them alone.
+
+    A caller that knows one number (a form, a simple API call) passes only ``scalar``: it becomes
+    the primary, the record's other numbers stay.
+    """
+    if items is not None:
+        return items
+    if scalar is None:
+        return None
+    others = []
+    if record is not None:
+        others = [
+            {"value": p.value, "label": p.label, "is_primary": False}
+            for p in ContactPoint.objects.filter(kind=kind, **_owner_kwargs(record)).order_by("id")
+            if not p.is_primary and p.value != scalar
+        ]
+    result = (
+        [{"value": scalar, "label": ContactPoint.Label.WORK, "is_primary": True}] if scalar else []
+    ) + others
+    if result and not any(p["is_primary"] for p in result):
+        result[0]["is_primary"] = True
+    return result
+
+
+def _primary(items: list[dict]) -> str:
+    return next((p["value"] for p in items if p["is_primary"]), "")
+
+
+def _write_points(actor: Actor, record, kind: str, items: list[dict] | None) -> None:
+    if items is None:
+        return
+    owner = _owner_kwargs(record)
+    existing = ContactPoint.objects.filter(kind=kind, **owner).order_by("-is_primary", "id")
+    before = [(p.value, p.label, p.is_primary) for p in existing]
+    if before == [(p["value"], p["label"], p["is_primary"]) for p in items]:
+        return
+    existing.delete()
+    ContactPoint.objects.bulk_create(
+        [
+            ContactPoint(
+                workspace=actor.workspace,
+                kind=kind,
+                created_by=actor.user,
+                updated_by=actor.user,
+                **owner,
+                **p,
+            )
+            for p in items
+        ]
+    )
+
+
+def contact_points(record) -> dict[str, list[dict]]:
+    """The record's phones and emails as plain data (for the API and audit)."""
+    result: dict[str, list[dict]] = {"phones": [], "emails": []}
+    for p in ContactPoint.objects.filter(**_owner_kwargs(record)).order_by("-is_primary", "id"):
+        result["phones" if p.kind == ContactPoint.Kind.PHONE else "emails"].append(
+            {"value": p.value, "label": p.label, "is_primary": p.is_primary}
+        )
+    return result
+
+
+def _clean_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    names = []
+    for i, raw in enumerate(tags):
+        name = " ".join(str(raw).split())[:50]
+        if not name:
+            raise ValidationFailed([FieldError(f"tags.{i}", _("A tag needs a name."), "required")])
+        if name not in names:
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationFailed([FieldError("tags", _("At most %d tags.") % MAX_TAGS, "too_many")])
+    return names
+
+
+def set_tags(actor: Actor, record, names: list[str]) -> list[str]:
+    """Make ``names`` the record's tags (creating missing tags); returns the previous names."""
+    object_type, object_id = record.object_type, record.pk
+    current = dict(
+        TaggedRecord.objects.filter(object_type=object_type, object_id=object_id).values_list(
+            "tag__name", "pk"
+        )
+    )
+    tags = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    for name in names:
+        if name not in tags:
+            tags[name] = Tag.objects.create(workspace=actor.workspace, name=name, created_by=actor.user)
+    TaggedRecord.objects.filter(pk__in=[pk for name, pk in current.items() if name not in names]).delete()
+    TaggedRecord.objects.bulk_create(
+        [
+            TaggedRecord(
+                workspace=actor.workspace,
+                tag=tags[name],
+                object_type=object_type,
+                object_id=object_id,
+                created_by=actor.user,
+            )
+            for name in names
+            if name not in current
+        ]
+    )
+    return sorted(current)
+
+
+def tags_of(record) -> list[str]:
+    return list(
+        TaggedRecord.objects.filter(object_type=record.object_type, object_id=record.pk)
+        .order_by("tag__name")
+        .values_list("tag__name", flat=True)
+    )
+
+
+def _clean_relations(actor: Actor, relations: list[dict] | None) -> list[dict] | None:
+    if relations is None:
+        return None
+    errors, cleaned, seen = [], [], set()
+    for i, item in enumerate(relations):
+        account_id = item.get("account_id")
+        if not isinstance(account_id, int) or not _visible_account(actor, account_id):
+            errors.append(FieldError(f"accounts.{i}.account_id", _("Unknown account.")))
+            continue
+        role = item.get("role") or AccountContact.Role.USER
+        if role not in AccountContact.Role.values:
+            errors.append(
+                FieldError(
+                    f"accounts.{i}.role",
+                    _("Choose one of: %s.") % ", ".join(AccountContact.Role.values),
+                    "invalid_choice",
+                )
+            )
+            continue
+        if account_id not in seen:
+            seen.add(account_id)
+            cleaned.append(
+                {"account_id": account_id, "role": role, "is_primary": bool(item.get("is_primary"))}
+            )
+    if errors:
+        raise ValidationFailed(errors)
+    if cleaned and sum(r["is_primary"] for r in cleaned) != 1:
+        for r in cleaned:
+            r["is_primary"] = False
+        cleaned[0]["is_primary"] = True
+    return cleaned
+
+
+def _sync_relations(actor: Actor, contact: Contact, relations: list[dict] | None) -> None:
+    """Replace the contact's account relations; the primary one is mirrored in ``contact.account``."""
+    if relations is None:
+        current = AccountContact.objects.filter(contact=contact)
+        if contact.account_id is None:
+            current.filter(is_primary=True).update(is_primary=False)
+        elif not current.filter(account_id=contact.account_id, is_primary=True).exists():
+            current.update(is_primary=False)
+            updated = current.filter(account_id=contact.account_id).update(is_primary=True)
+            if not updated:
+                AccountContact.objects.create(
+                    workspace=actor.workspace,
+                    account_id=contact.account_id,
+                    contact=contact,
+                    is_primary=True,
+                    created_by=actor.user,
+                )
+        return
+    AccountContact.objects.filter(contact=contact).delete()
+    AccountContact.objects.bulk_create(
+        [
+            AccountContact(workspace=actor.workspace, contact=contact, created_by=actor.user, **r)
+            for r in relations
+        ]
+    )
+
+
+def relations_of(contact: Contact) -> list[dict]:
+    return [
+        {
+            "account_id": r.account_id,
+            "account_name": r.account.name,
+            "role": r.role,
+            "is_primary": r.is_primary,
+        }
+        for r in AccountContact.objects.filter(contact=contact)
+        .select_related("account")
+        .order_by("-is_primary", "account__name")
+    ]
+
+
+# --- accounts and contacts -------------------------------------------------------------------------
+
+
+def _stamp_consent(values: dict, instance=None) -> None:
+    changed = [
+        f
+        for f in CONSENT_FIELDS
+        if f in values and (instance is None or getattr(instance, f) != bool(values[f]))
+    ]
+    if changed and (instance is not None or any(values[f] for f in changed)):
+        values["consent_updated_at"] = timezone.now()
+
+
+def _validated(actor: Actor, model, values: dict, *, instance, phones, emails, tags, relations):
+    """Every submitted part validated at once, so one answer lists every bad field."""
+    errors: list[FieldError] = []
+
+    def attempt(check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except ValidationFailed as failed:
+            errors.extend(failed.details)
+            return None
+
+    cleaned = attempt(_clean, actor, values, creating=instance is None, model=model, instance=instance)
+    phone_items = attempt(_clean_points, actor, ContactPoint.Kind.PHONE, phones)
+    email_items = attempt(_clean_points, actor, ContactPoint.Kind.EMAIL, emails)
+    tag_names = attempt(_clean_tags, tags)
+    relation_items = attempt(_clean_relations, actor, relations)
+    if errors:
+        raise ValidationFailed(errors)
+    points = {}
+    for kind, items, field in (
+        (ContactPoint.Kind.PHONE, phone_items, "phone"),
+        (ContactPoint.Kind.EMAIL, email_items, "email"),
+    ):
+        points[kind] = _final_points(instance, kind, items, cleaned.get(field))
+        if points[kind] is not None:
+            cleaned[field] = _primary(points[kind])
+    if relation_items is not None:
+        cleaned["account_id"] = next((r["account_id"] for r in relation_items if r["is_primary"]), None)
+    if model is Contact:
+        _stamp_consent(cleaned, instance)
+    return cleaned, points, tag_names, relation_items
+
+
+def _save_new(actor: Actor, model, values: dict, *, phones, emails, tags, relations=None):
     if values.get("owner_id") is None:
         values["owner_id"] = actor.user.pk
-    cleaned = _clean(actor, values, creating=True, model=Account)
-    return create_record(actor, Account(**cleaned))
+    cleaned, points, tag_names, relation_items = _validated(
+        actor, model, values, instance=None, phones=phones, emails=emails, tags=tags, relations=relations
+    )
+    new = create_record(actor, model(**cleaned))
+    for kind, items in points.items():
+        _write_points(actor, new, kind, items)
+    if model is Contact:
+        _sync_relations(actor, new, relation_items)
+    if tag_names:
+        set_tags(actor, new, tag_names)
+        record(AuditEntry.Action.UPDATE, actor=actor, instance=new, changes={"tags": [[], tag_names]})
+    return new
+
+
+def _save_changes(actor: Actor, record_, values: dict, *, phones, emails, tags, relations=None):
+    model = type(record_)
+    cleaned, points, tag_names, relation_items = _validated(
+        actor, model, values, instance=record_, phones=phones, emails=emails, tags=tags, relations=relations
+    )
+    lists_touched = any(items is not None for items in points.values())
+    points_before = contact_points(record_) if lists_touched else {}
+    update_record(actor, record_, cleaned)
+    for kind, items in points.items():
+        _write_points(actor, record_, kind, items)
+    if model is Contact:
+        _sync_relations(actor, record_, relation_items)
+    extra_changes = diff(points_before, contact_points(record_)) if lists_touched else {}
+    if tag_names is not None:
+        extra_changes.update(diff({"tags": set_tags(actor, record_, tag_names)}, {"tags": sorted(tag_names)}))
+    if extra_changes:
+        record(AuditEntry.Action.UPDATE, actor=actor, instance=record_, changes=extra_changes)
+    return record_
 
 
 @transaction.atomic
-def update_account(actor: Actor, account: Account, **values: Any) -> Account:
+def create_account(actor: Actor, *, phones=None, emails=None, tags=None, **values: Any) -> Account:
+    """A new account; ``phones``/``emails`` are lists of {value, label, is_primary}, ``tags`` names."""
+    require(actor, "create", Account.object_type)
+    return _save_new(actor, Account, values, phones=phones, emails=emails, tags=tags)
+
+
+@transaction.atomic
+def update_account(
+    actor: Actor, account: Account, *, phones=None, emails=None, tags=None, **values: Any
+) -> Account:
+    """Change an account; lists given replace the current ones, ``None`` leaves them alone."""
     require(actor, "change", Account.object_type)
-    update_record(actor, account, _clean(actor, values, creating=False, model=Account))
-    return account
+    return _save_changes(actor, account, values, phones=phones, emails=emails, tags=tags)
 
 
 @transaction.atomic
 def delete_account(actor: Actor, account: Account) -> None:
     require(actor, "delete", Account.object_type)
+    TaggedRecord.objects.filter(object_type=Account.object_type, object_id=account.pk).delete()
     delete_record(actor, account)
 
 
 @transaction.atomic
-def create_contact(actor: Actor, **values: Any) -> Contact:
+def create_contact(
+    actor: Actor, *, phones=None, emails=None, tags=None, accounts=None, **values: Any
+) -> Contact:
+    """A new contact; ``accounts`` is a list of {account_id, role, is_primary} relations."""
     require(actor, "create", Contact.object_type)
-    if values.get("owner_id") is None:
-        values["owner_id"] = actor.user.pk
-    cleaned = _clean(actor, values, creating=True, model=Contact)
-    return create_record(actor, Contact(**cleaned))
+    return _save_new(actor, Contact, values, phones=phones, emails=emails, tags=tags, relations=accounts)
 
 
 @transaction.atomic
-def update_contact(actor: Actor, contact: Contact, **values: Any) -> Contact:
+def update_contact(
+    actor: Actor, contact: Contact, *, phones=None, emails=None, tags=None, accounts=None, **values: Any
+) -> Contact:
     require(actor, "change", Contact.object_type)
-    update_record(actor, contact, _clean(actor, values, creating=False, model=Contact))
-    return contact
+    return _save_changes(actor, contact, values, phones=phones, emails=emails, tags=tags, relations=accounts)
 
 
 @transaction.atomic
 def delete_contact(actor: Actor, contact: Contact) -> None:
     require(actor, "delete", Contact.object_type)
+    TaggedRecord.objects.filter(object_type=Contact.object_type, object_id=contact.pk).delete()
     delete_record(actor, contact)
 
+
+# --- export ---------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = {
     Account: [
         "id",
         "name",
+        "name_en",
         "kind",
         "industry",
+        "size",
+        "source",
+        "status",
         "phone",
         "email",
         "website",
+        "country",
+        "province",
         "city",
+        "district",
+        "street",
+        "postcode",
         "owner__email",
         "created_at",
         "updated_at",
@@ -130,10 +523,16 @@ EXPORT_COLUMNS = {
     Contact: [
         "id",
         "name",
+        "name_en",
         "account__name",
         "job_title",
+        "department",
         "phone",
         "email",
+        "preferred_channel",
+        "consent_email",
+        "consent_sms",
+        "consent_phone",
         "owner__email",
         "created_at",
         "updated_at",

@@ -103,7 +103,7 @@ def test_export_respects_record_access_and_is_audited(tenant):
     response = tenant.web_client("marketing").get("/accounts/export.csv", {"q": "Visible"})
     assert response.status_code == 200
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("id,name,kind")
+    assert lines[0].startswith("id,name,name_en,kind")
     assert len(lines) == 2 and "Visible to all" in lines[1] and "上海" in lines[1]
     with tenant.scope():
         entry = AuditEntry.objects.get(action="export")
