@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kehu.users",
     "kehu.workspaces",
     "kehu.audit",
+    "kehu.customfields",
     "kehu.customers",
     "kehu.web",
     "kehu.operations",

@@ -24,7 +24,10 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # domain apps because everyone records through kehu.audit.services; it names users and workspaces
 # only by string in its foreign keys. users sits above workspaces: login events are recorded in
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
-LAYERS = ["core", "audit", "workspaces", "users", "customers", "web", "operations"]
+LAYERS = [
+    "core", "audit", "workspaces", "customfields", "users", "customers", "activities", "commerce", "web",
+    "operations",
+]
 
 # Models that are the tenancy itself, or that belong to no single workspace.
 NOT_WORKSPACE_MODELS = {
