@@ -8,6 +8,7 @@ services keep in step with those columns. Chinese names carry their pinyin for s
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
 
@@ -181,7 +182,7 @@ class ContactPoint(WorkspaceModel):
     class Label(models.TextChoices):
         WORK = "work", _("Work")
         MOBILE = "mobile", _("Mobile")
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("place", "Home")  # not the home page
         FAX = "fax", _("Fax")
         OTHER = "other", _("Other")
 
@@ -224,7 +225,7 @@ class Address(WorkspaceModel):
         OFFICE = "office", _("Office")
         BILLING = "billing", _("Billing")
         SHIPPING = "shipping", _("Shipping")
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("place", "Home")  # not the home page
         OTHER = "other", _("Other")
 
     account = models.ForeignKey(
