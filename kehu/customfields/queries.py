@@ -14,10 +14,9 @@ from typing import Any
 from django.apps import apps
 from django.db import connection
 from django.db.models import DecimalField, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.db.models.lookups import (
-    Exact,
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
@@ -203,7 +202,8 @@ def custom_filter(
 def _equals(definition: FieldDefinition, value: Any) -> Q:
     if connection.vendor == "postgresql":
         return Q(custom__contains={definition.key: value})  # served by a GIN index on custom
-    return Q(Exact(KeyTransform(definition.key, "custom"), value))
+    # The explicit final lookup keeps a key named like a lookup ("contains", "in") a key.
+    return Q(**{f"custom__{definition.key}__exact": value})
 
 
 def _multi_contains(definition: FieldDefinition, value: Any) -> Q:
