@@ -4,64 +4,146 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.workspaces.access import Actor, visible
-from kehu.workspaces.models import Membership
+from kehu.workspaces.models import Membership, Team
 
-from .models import Account
+from .models import Account, Contact
 
 ACCOUNT_CHOICES_LIMIT = 500
+PHONE_HELP = _("Any format; national numbers use the workspace's region.")
 
 
-def _owner_choices(actor: Actor) -> list[tuple[str, str]]:
+def _owner_choices() -> list[tuple[str, str]]:
     members = Membership.objects.filter(is_active=True).select_related("user").order_by("user__name")
     return [("", "—")] + [(str(m.user_id), str(m.user)) for m in members]
 
 
-class AccountForm(forms.Form):
+def _team_choices() -> list[tuple[str, str]]:
+    return [("", "—")] + [(str(t.pk), t.name) for t in Team.objects.order_by("name")]
+
+
+def _account_choices(actor: Actor, current: object, exclude: int | None = None) -> list[tuple[str, str]]:
+    """The most recently updated visible accounts plus the current one, by name.
+
+    A search picker replaces this list once a workspace has thousands of accounts.
+    """
+    qs = visible(actor, Account.objects.only("id", "name"))
+    accounts = list(qs.order_by("-updated_at")[:ACCOUNT_CHOICES_LIMIT])
+    if current and str(current).isdigit() and all(a.pk != int(current) for a in accounts):
+        accounts += list(qs.filter(pk=int(current)))
+    choices = sorted(((str(a.pk), a.name) for a in accounts if a.pk != exclude), key=lambda c: c[1])
+    return [("", "—"), *choices]
+
+
+class TagsField(forms.CharField):
+    """Tags typed as a comma-separated list (either comma: , or ，)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(label=_("Tags"), required=False, help_text=_("Separate tags with commas."), **kwargs)
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        text = (value or "").replace("，", ",")
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class RecordForm(forms.Form):
+    """Common set-up: owner, team and account pickers come from the workspace."""
+
+    def __init__(self, actor: Actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_id"].choices = _owner_choices()
+        self.fields["team_id"].choices = _team_choices()
+
+    def service_values(self) -> dict:
+        """The cleaned data in the shape the services take."""
+        return dict(self.cleaned_data)
+
+
+class AccountForm(RecordForm):
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(label=_("Latin name"), max_length=200, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=Account.Kind.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=Account.Status.choices)
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=40,
-        required=False,
-        help_text=_("Any format; national numbers use the workspace's region."),
+    size = forms.ChoiceField(label=_("Size"), choices=[("", "—"), *Account.Size.choices], required=False)
+    source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    parent_id = forms.TypedChoiceField(
+        label=_("Parent account"), coerce=int, empty_value=None, required=False
     )
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False, help_text=PHONE_HELP)
     email = forms.CharField(label=_("Email"), max_length=254, required=False)
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+    country = forms.CharField(
+        label=_("Country"), max_length=2, required=False, help_text=_("Two-letter code, e.g. CN")
+    )
+    province = forms.CharField(label=_("Province / state"), max_length=100, required=False)
     city = forms.CharField(label=_("City"), max_length=100, required=False)
+    district = forms.CharField(label=_("District"), max_length=100, required=False)
+    street = forms.CharField(label=_("Street"), max_length=300, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    tags = TagsField()
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, empty_value=None, required=False)
+    team_id = forms.TypedChoiceField(label=_("Team"), coerce=int, empty_value=None, required=False)
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
 
-    def __init__(self, actor: Actor, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner_id"].choices = _owner_choices(actor)
+    def __init__(self, actor: Actor, *args, record: Account | None = None, **kwargs):
+        super().__init__(actor, *args, **kwargs)
+        current = self.initial.get("parent_id") or (self.data.get("parent_id") if self.is_bound else None)
+        self.fields["parent_id"].choices = _account_choices(
+            actor, current, exclude=record.pk if record else None
+        )
 
 
-class ContactForm(forms.Form):
+class ContactForm(RecordForm):
     name = forms.CharField(label=_("Name"), max_length=200)
+    name_en = forms.CharField(label=_("Latin name"), max_length=200, required=False)
     account_id = forms.TypedChoiceField(label=_("Account"), coerce=int, empty_value=None, required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=100, required=False)
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=40,
-        required=False,
-        help_text=_("Any format; national numbers use the workspace's region."),
-    )
+    department = forms.CharField(label=_("Department"), max_length=100, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False, help_text=PHONE_HELP)
     email = forms.CharField(label=_("Email"), max_length=254, required=False)
+    preferred_channel = forms.ChoiceField(
+        label=_("Preferred channel"), choices=[("", "—"), *Contact.Channel.choices], required=False
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Preferred language"),
+        required=False,
+        choices=[("", "—"), ("zh-hans", _("Simplified Chinese")), ("en", _("English"))],
+    )
+    birthday = forms.DateField(
+        label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    wechat = forms.CharField(label=_("WeChat ID"), max_length=100, required=False)
+    linkedin = forms.CharField(label=_("LinkedIn"), max_length=200, required=False)
+    consent_email = forms.BooleanField(label=_("Agrees to marketing email"), required=False)
+    consent_sms = forms.BooleanField(label=_("Agrees to marketing SMS"), required=False)
+    consent_phone = forms.BooleanField(label=_("Agrees to marketing calls"), required=False)
+    tags = TagsField()
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, empty_value=None, required=False)
+    team_id = forms.TypedChoiceField(label=_("Team"), coerce=int, empty_value=None, required=False)
 
-    def __init__(self, actor: Actor, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner_id"].choices = _owner_choices(actor)
-        # The most recently updated visible accounts, plus the current one; a search picker replaces this
-        # list once accounts reach the thousands (customer-core issue).
-        accounts = list(
-            visible(actor, Account.objects.only("id", "name")).order_by("-updated_at")[:ACCOUNT_CHOICES_LIMIT]
-        )
+    SOCIAL = ("wechat", "linkedin")
+
+    def __init__(self, actor: Actor, *args, record: Contact | None = None, **kwargs):
+        super().__init__(actor, *args, **kwargs)
         current = self.initial.get("account_id") or (self.data.get("account_id") if self.is_bound else None)
-        if current and str(current).isdigit() and all(a.pk != int(current) for a in accounts):
-            accounts += list(visible(actor, Account.objects.only("id", "name")).filter(pk=int(current)))
-        choices = sorted(((str(a.pk), a.name) for a in accounts), key=lambda c: c[1])
-        self.fields["account_id"].choices = [("", "—"), *choices]
+        self.fields["account_id"].choices = _account_choices(actor, current)
+
+    def service_values(self) -> dict:
+        """Cleaned data in the services' shape: the social handles go together."""
+        values = dict(self.cleaned_data)
+        values["social"] = {k: values.pop(k) for k in self.SOCIAL if values.get(k) is not None}
+        return values
+
+
+def initial_values(form_class: type[RecordForm], record, tags: list[str]) -> dict:
+    """A record's current values in the form's fields."""
+    initial = {name: getattr(record, name) for name in form_class.base_fields if hasattr(record, name)}
+    for network in getattr(form_class, "SOCIAL", ()):
+        initial[network] = record.social.get(network, "")
+    initial["tags"] = tags
+    return initial

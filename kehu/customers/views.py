@@ -23,11 +23,10 @@ from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
 
 from . import services
-from .forms import AccountForm, ContactForm
+from .forms import AccountForm, ContactForm, initial_values
 from .models import Account, Contact
-from .normalize import display_phone
 from .panels import render_panels
-from .queries import accounts_for, contacts_for
+from .queries import accounts_for, contacts_for, with_tag
 
 PAGE_SIZE = 50
 
@@ -72,8 +71,10 @@ class RecordPages:
 
     def list_view(self, request):
         query = request.GET.get("q", "").strip()[:200]
+        tag = request.GET.get("tag", "").strip()[:50]
+        records = self.query(request.actor, query)
         rows, next_cursor = keyset_page(
-            self.query(request.actor, query),
+            with_tag(records, tag) if tag else records,
             ordering="-created_at",
             limit=PAGE_SIZE,
             cursor=request.GET.get("cursor") or None,
@@ -82,6 +83,7 @@ class RecordPages:
             "pages": self,
             "rows": rows,
             "query": query,
+            "tag": tag,
             "next_cursor": next_cursor,
             "region": request.workspace.default_region,
             "can_create": request.actor.can("create", self.model.object_type),
@@ -106,12 +108,17 @@ class RecordPages:
         context = {
             "record": record,
             "pages": self,
-            "phone_display": display_phone(record.phone, request.workspace.default_region),
+            "region": request.workspace.default_region,
             "can_change": request.actor.can("change", self.model.object_type),
             "can_delete": request.actor.can("delete", self.model.object_type),
         }
+        context["points"] = services.contact_points(record)
+        context["tags"] = services.tags_of(record)
         if self.model is Account:
             context["contacts"] = contacts_for(request.actor, account=record).order_by("name")[:100]
+            context["children"] = accounts_for(request.actor).filter(parent=record).order_by("name")[:100]
+        else:
+            context["relations"] = services.relations_of(record)
         context["panels"] = render_panels(request, request.actor, record)
         return render(request, f"customers/{self.name}_detail.html", context)
 
@@ -121,7 +128,7 @@ class RecordPages:
         form = self.form(request.actor, request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
-                record = self.create(request.actor, **form.cleaned_data)
+                record = self.create(request.actor, **form.service_values())
             except DomainError as error:
                 show_domain_error(request, error, form)
             else:
@@ -131,11 +138,11 @@ class RecordPages:
 
     def edit_view(self, request, pk: int):
         record = access_record(request.actor, self.model.objects.all(), pk, "change")
-        initial = {name: getattr(record, name) for name in self.form.base_fields}
-        form = self.form(request.actor, request.POST or None, initial=initial)
+        initial = initial_values(self.form, record, services.tags_of(record))
+        form = self.form(request.actor, request.POST or None, initial=initial, record=record)
         if request.method == "POST" and form.is_valid():
             try:
-                self.update(request.actor, record, **form.cleaned_data)
+                self.update(request.actor, record, **form.service_values())
             except DomainError as error:
                 show_domain_error(request, error, form)
             else:

@@ -16,6 +16,7 @@ def test_create_account_then_contact_from_its_page(tenant):
         {
             "name": "北京华信咨询",
             "kind": "company",
+            "status": "active",
             "phone": "010 6552 8888",
             "owner_id": tenant.users["sales"].pk,
         },
@@ -109,3 +110,26 @@ def test_export_respects_record_access_and_is_audited(tenant):
         entry = AuditEntry.objects.get(action="export")
     assert entry.actor == tenant.users["marketing"] and entry.changes["filter"] == "Visible"
     assert tenant.web_client("sales").get("/accounts/export.csv").status_code == 403
+
+
+def test_detail_shows_every_phone_tags_and_relations_and_list_filters_by_tag(tenant):
+    actor = tenant.actors["owner"]
+    with tenant.scope():
+        account = services.create_account(
+            actor,
+            name="Tagged Co",
+            tags=["VIP"],
+            phones=[{"value": "010 6552 8888"}, {"value": "139 1234 5678", "label": "mobile"}],
+        )
+        services.create_account(actor, name="Plain Co")
+        services.create_contact(
+            actor, name="Rel Person", accounts=[{"account_id": account.pk, "role": "decision_maker"}]
+        )
+    client = tenant.web_client("owner")
+    html = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert "010 6552 8888" in html and "139 1234 5678" in html and ">VIP</a>" in html
+    assert "Rel Person" in html
+    listed = client.get("/accounts/", {"tag": "VIP"})
+    assert [a.name for a in listed.context["rows"]] == ["Tagged Co"]
+    edit = client.get(f"/accounts/{account.pk}/edit/")
+    assert 'value="VIP"' in edit.content.decode()
