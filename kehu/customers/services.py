@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import create_record, delete_record, diff, record, update_record
 from kehu.core.errors import FieldError, ValidationFailed
+from kehu.customfields.queries import export_columns
+from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
@@ -105,6 +107,13 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, insta
             cleaned["birthday"] = date.fromisoformat(str(cleaned["birthday"]))
         except ValueError:
             fail("birthday", _("Enter a date as YYYY-MM-DD."))
+    if "custom" in cleaned or creating:
+        try:
+            cleaned["custom"] = clean_custom_values(
+                actor, model.object_type, cleaned.get("custom"), instance=instance, partial=not creating
+            )
+        except ValidationFailed as failed:
+            errors.extend(failed.details)
     if errors:
         raise ValidationFailed(errors)
     return cleaned
@@ -549,12 +558,13 @@ def export_rows(actor: Actor, queryset: QuerySet, *, description: str = "") -> I
     model = queryset.model
     require(actor, "export", model.object_type)
     columns = EXPORT_COLUMNS[model]
+    custom_headers, custom_cells = export_columns(actor, model.object_type)
     record(
         AuditEntry.Action.EXPORT,
         actor=actor,
         object_type=model.object_type,
         changes={"format": "csv", "filter": description},
     )
-    yield columns
-    for values in queryset.order_by("pk").values_list(*columns).iterator(chunk_size=2000):
-        yield [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+    yield columns + custom_headers
+    for *values, custom in queryset.order_by("pk").values_list(*columns, "custom").iterator(chunk_size=2000):
+        yield [v.isoformat() if hasattr(v, "isoformat") else v for v in values] + custom_cells(custom)

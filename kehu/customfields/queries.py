@@ -179,7 +179,9 @@ def custom_filter(
         return condition if op == "eq" else (~condition | ~Q(custom__has_key=key))
     if op == "contains":
         if kind not in CONTAINS_TYPES:
-            raise ValidationFailed([FieldError(field, _("This field cannot be searched by text."), "invalid")])
+            raise ValidationFailed(
+                [FieldError(field, _("This field cannot be searched by text."), "invalid")]
+            )
         if kind == FieldType.MULTI_SELECT:
             return _multi_contains(definition, _filter_value(definition, value))
         return Q(IContains(KeyTextTransform(key, "custom"), str(value)))
@@ -245,3 +247,21 @@ def filter_from_params(actor: Actor, object_type: str, params) -> Q:
 def apply_params(actor: Actor, queryset: QuerySet, params) -> QuerySet:
     condition = filter_from_params(actor, queryset.model.object_type, params)
     return queryset.filter(condition) if condition else queryset
+
+
+def export_columns(actor: Actor, object_type: str):
+    """(headers, cells) for CSV exports: one ``custom.<key>`` column per field the actor may read.
+
+    ``cells(custom)`` turns a record's ``custom`` dict into the row's cells (lists joined by "; ").
+    """
+    defs = readable(actor, object_type)
+
+    def cells(custom: dict | None) -> list:
+        custom = custom or {}
+        row = []
+        for d in defs:
+            value = custom.get(d.key)
+            row.append("; ".join(map(str, value)) if isinstance(value, list) else value)
+        return row
+
+    return [f"custom.{d.key}" for d in defs], cells

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import create_record, delete_record, record, update_record
+from kehu.audit.services import diff, record, snapshot
 from kehu.core.errors import FieldError, NotFound, ValidationFailed
 from kehu.workspaces.access import Actor, require_manager
 
@@ -27,6 +27,48 @@ NO_UNIQUE = {FieldType.BOOLEAN, FieldType.MULTI_SELECT, FieldType.LONG_TEXT}
 NO_DEFAULT = {FieldType.RELATION}
 VALIDATION_KEYS = {"min", "max", "min_length", "max_length", "pattern"}
 PURGE_BATCH = 1000
+
+
+# The definition's own ``object_type`` field names the records it applies to, so audit entries name
+# the definition's type explicitly (else they would land in the history of an account).
+AUDIT_TYPE = "customfields.fielddefinition"
+
+
+def _create(actor: Actor, definition: FieldDefinition) -> FieldDefinition:
+    definition.workspace = actor.workspace
+    definition.created_by = definition.updated_by = actor.user
+    definition.save()
+    changes = diff({}, snapshot(definition))
+    record(
+        AuditEntry.Action.CREATE, actor=actor, instance=definition, object_type=AUDIT_TYPE, changes=changes
+    )
+    return definition
+
+
+def _update(actor: Actor, definition: FieldDefinition, values: dict[str, Any]) -> dict:
+    before = snapshot(definition)
+    for name, value in values.items():
+        setattr(definition, name, value)
+    changes = diff(before, snapshot(definition))
+    if changes:
+        definition.updated_by = actor.user
+        definition.save()
+        record(
+            AuditEntry.Action.UPDATE,
+            actor=actor,
+            instance=definition,
+            object_type=AUDIT_TYPE,
+            changes=changes,
+        )
+    return changes
+
+
+def _delete(actor: Actor, definition: FieldDefinition) -> None:
+    changes = diff(snapshot(definition), {})
+    record(
+        AuditEntry.Action.DELETE, actor=actor, instance=definition, object_type=AUDIT_TYPE, changes=changes
+    )
+    definition.delete()
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -84,7 +126,9 @@ def clean_custom_values(
             if not unchanged:
                 code = "archived" if definition.archived_at else "read_only"
                 message = (
-                    _("This field is archived.") if definition.archived_at else _("You cannot change this field.")
+                    _("This field is archived.")
+                    if definition.archived_at
+                    else _("You cannot change this field.")
                 )
                 errors.append(FieldError(field, message, code))
             continue
@@ -117,9 +161,7 @@ def clean_custom_values(
         if instance is not None and instance.pk is not None:
             others = others.exclude(pk=instance.pk)
         if others.exists():
-            errors.append(
-                FieldError(f"custom.{key}", _("Another record already has this value."), "unique")
-            )
+            errors.append(FieldError(f"custom.{key}", _("Another record already has this value."), "unique"))
     if errors:
         raise ValidationFailed(errors)
     return result
@@ -314,7 +356,7 @@ def create_definition(actor: Actor, **values: Any) -> FieldDefinition:
     if cleaned.get("position") is None:
         last = FieldDefinition.objects.filter(object_type=cleaned["object_type"]).aggregate(m=Max("position"))
         cleaned["position"] = (last["m"] or 0) + 1
-    return create_record(actor, FieldDefinition(**cleaned))
+    return _create(actor, FieldDefinition(**cleaned))
 
 
 @transaction.atomic
@@ -324,7 +366,7 @@ def update_definition(actor: Actor, definition: FieldDefinition, **values: Any) 
     unknown = sorted(set(values) - EDITABLE - {"key", "field_type", "object_type"})
     if unknown:
         raise ValidationFailed([FieldError(name, _("Unknown field."), "extra_forbidden") for name in unknown])
-    update_record(actor, definition, _clean_definition(actor, values, instance=definition))
+    _update(actor, definition, _clean_definition(actor, values, instance=definition))
     return definition
 
 
@@ -332,7 +374,7 @@ def update_definition(actor: Actor, definition: FieldDefinition, **values: Any) 
 def archive_definition(actor: Actor, definition: FieldDefinition, archived: bool = True) -> FieldDefinition:
     """Hide a field from forms, lists and the API while its values stay in the records."""
     require_manager(actor)
-    update_record(actor, definition, {"archived_at": timezone.now() if archived else None})
+    _update(actor, definition, {"archived_at": timezone.now() if archived else None})
     return definition
 
 
@@ -352,8 +394,8 @@ def move_definition(actor: Actor, definition: FieldDefinition, direction: int) -
         return
     a, b = fields[index], fields[other]
     a_pos, b_pos = a.position, b.position
-    update_record(actor, a, {"position": b_pos})
-    update_record(actor, b, {"position": a_pos})
+    _update(actor, a, {"position": b_pos})
+    _update(actor, b, {"position": a_pos})
     definition.position = b_pos
 
 
@@ -387,10 +429,11 @@ def delete_definition(actor: Actor, definition: FieldDefinition) -> FieldValueEx
         AuditEntry.Action.CREATE,
         actor=actor,
         instance=export,
+        object_type="customfields.fieldvalueexport",
         changes={"key": [None, definition.key], "count": [None, len(values)]},
     )
     removed = purge_values(actor.workspace, definition.object_type, definition.key) if model else 0
-    delete_record(actor, definition)
+    _delete(actor, definition)
     record(
         AuditEntry.Action.UPDATE,
         actor=actor,
@@ -400,11 +443,12 @@ def delete_definition(actor: Actor, definition: FieldDefinition) -> FieldValueEx
     return export
 
 
-def purge_values(workspace, object_type: str, key: str, batch_size: int = PURGE_BATCH) -> int:
+def purge_values(workspace, object_type: str, key: str, batch_size: int | None = None) -> int:
     """Remove ``key`` from the custom values of every record, ``batch_size`` rows at a time (keyset)."""
     model = model_for(object_type)
     if model is None:
         return 0
+    batch_size = batch_size or PURGE_BATCH
     removed, last = 0, 0
     while True:
         rows = list(

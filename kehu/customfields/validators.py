@@ -7,6 +7,7 @@ option order; url / email → normalised str; phone → E.164; user → user id;
 Empty input (None, "", []) means "no value": the key is removed from the record.
 """
 
+import contextlib
 import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -118,10 +119,8 @@ def _datetime(d: FieldDefinition, value: Any, ctx: dict) -> str:
     if not isinstance(value, datetime):
         text = str(value).strip().replace(" ", "T", 1)
         parsed = None
-        try:
+        with contextlib.suppress(ValueError):
             parsed = parse_datetime(text)
-        except ValueError:
-            pass
         if parsed is None:
             raise Invalid(_("Enter a date and time as YYYY-MM-DDTHH:MM."), "type")
         value = parsed
@@ -229,9 +228,10 @@ def _user(d: FieldDefinition, value: Any, ctx: dict) -> int:
     from kehu.workspaces.models import Membership
 
     user_id = _id(value)
-    if ctx.get("check_references", True) and not Membership.objects.filter(
-        user_id=user_id, is_active=True, user__is_active=True
-    ).exists():
+    if (
+        ctx.get("check_references", True)
+        and not Membership.objects.filter(user_id=user_id, is_active=True, user__is_active=True).exists()
+    ):
         raise Invalid(_("Choose an active member of this workspace."), "invalid")
     return user_id
 

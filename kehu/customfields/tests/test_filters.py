@@ -11,7 +11,9 @@ from kehu.customfields.queries import custom_filter, filter_from_params
 pytestmark = pytest.mark.django_db
 
 ACCOUNT = "customers.account"
-CHOICES = {"choices": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}, {"value": "c", "label": "C"}]}
+CHOICES = {
+    "choices": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}, {"value": "c", "label": "C"}]
+}
 
 
 @pytest.fixture
@@ -33,10 +35,27 @@ def data(tenant):
                 owner, object_type=ACCOUNT, key=key, label=key, field_type=field_type, **extra
             )
         rows = {
-            "one": {"size": 5, "revenue": "100.00", "since": "2024-01-10", "seen": "2026-01-01T08:00:00Z",
-                    "vip": True, "tier": "a", "tags": ["a", "b"], "note": "Big 客户 in Beijing"},
-            "two": {"size": 50, "revenue": "2500.50", "since": "2025-06-01", "seen": "2026-02-01T08:00:00Z",
-                    "vip": False, "tier": "b", "tags": ["b"], "note": "small", "secret": "x"},
+            "one": {
+                "size": 5,
+                "revenue": "100.00",
+                "since": "2024-01-10",
+                "seen": "2026-01-01T08:00:00Z",
+                "vip": True,
+                "tier": "a",
+                "tags": ["a", "b"],
+                "note": "Big 客户 in Beijing",
+            },
+            "two": {
+                "size": 50,
+                "revenue": "2500.50",
+                "since": "2025-06-01",
+                "seen": "2026-02-01T08:00:00Z",
+                "vip": False,
+                "tier": "b",
+                "tags": ["b"],
+                "note": "small",
+                "secret": "x",
+            },
             "three": {"size": "7.5", "tier": "c", "tags": ["c"]},
             "none": {},
         }
@@ -87,7 +106,12 @@ def test_operators(data, key, op, value, expected):
 
 def test_bad_filters_name_the_field(data):
     with data.scope():
-        for key, op, value in (("size", "gt", "lots"), ("vip", "gt", "1"), ("nope", "eq", "1"), ("size", "xx", 1)):
+        for key, op, value in (
+            ("size", "gt", "lots"),
+            ("vip", "gt", "1"),
+            ("nope", "eq", "1"),
+            ("size", "xx", 1),
+        ):
             with pytest.raises(ValidationFailed) as caught:
                 custom_filter(ACCOUNT, key, op, value)
             assert caught.value.details[0].field == f"custom.{key}"
@@ -101,9 +125,9 @@ def test_query_params_respect_role_visibility(data):
         with pytest.raises(ValidationFailed) as caught:
             filter_from_params(data.actors["sales"], ACCOUNT, QueryDict("custom.secret=x"))
         assert caught.value.details[0].field == "custom.secret"
-        assert names(data, filter_from_params(data.actors["manager"], ACCOUNT, QueryDict("custom.secret=x"))) == {
-            "two"
-        }
+        assert names(
+            data, filter_from_params(data.actors["manager"], ACCOUNT, QueryDict("custom.secret=x"))
+        ) == {"two"}
 
 
 def test_keys_named_like_lookups_stay_keys(tenant):

@@ -14,7 +14,12 @@ ACCOUNT = "customers.account"
 def define(tenant, key, field_type, **extra):
     with tenant.scope():
         return services.create_definition(
-            tenant.actors["owner"], object_type=ACCOUNT, key=key, label=key.title(), field_type=field_type, **extra
+            tenant.actors["owner"],
+            object_type=ACCOUNT,
+            key=key,
+            label=key.title(),
+            field_type=field_type,
+            **extra,
         )
 
 
@@ -72,7 +77,9 @@ def test_relation_target_must_be_visible_to_the_actor(tenant):
 
     define(tenant, "partner", "relation", options={"target": ACCOUNT})
     with tenant.scope():
-        owners = Account.objects.create(workspace=tenant.workspace, name="Owner's", owner=tenant.users["owner"])
+        owners = Account.objects.create(
+            workspace=tenant.workspace, name="Owner's", owner=tenant.users["owner"]
+        )
         mine = Account.objects.create(workspace=tenant.workspace, name="Mine", owner=tenant.users["sales"])
     assert clean(tenant, {"partner": owners.pk}) == {"partner": owners.pk}
     assert clean(tenant, {"partner": mine.pk}, role="sales") == {"partner": mine.pk}
@@ -95,7 +102,10 @@ def test_validation_rules_min_max_length_pattern(tenant):
         "custom.code": "min_length",
         "custom.since": "min",
     }
-    assert errors_of(tenant, {"score": -1, "code": "ABCDE"}) == {"custom.score": "min", "custom.code": "max_length"}
+    assert errors_of(tenant, {"score": -1, "code": "ABCDE"}) == {
+        "custom.score": "min",
+        "custom.code": "max_length",
+    }
     assert errors_of(tenant, {"code": "ab"}) == {"custom.code": "pattern"}
 
 
@@ -135,7 +145,9 @@ def test_unique_within_the_workspace_only(tenant, other_tenant):
     assert errors_of(tenant, {"tax_id": "91-1"}) == {"custom.tax_id": "unique"}
     assert clean(tenant, {"tax_id": "91-1"}, instance=taken) == {"tax_id": "91-1"}  # itself
     with scope(workspace=other_tenant.workspace):
-        assert clean_custom_values(other_tenant.actors["owner"], ACCOUNT, {"tax_id": "91-1"}) == {"tax_id": "91-1"}
+        assert clean_custom_values(other_tenant.actors["owner"], ACCOUNT, {"tax_id": "91-1"}) == {
+            "tax_id": "91-1"
+        }
 
 
 def test_role_visibility_hides_and_protects_values(tenant):
@@ -158,7 +170,10 @@ def test_role_visibility_hides_and_protects_values(tenant):
 
     with tenant.scope():
         assert readable_values(tenant.actors["sales"], ACCOUNT, record.custom) == {"rating": 4}
-        assert readable_values(tenant.actors["admin"], ACCOUNT, record.custom) == {"margin": "30", "rating": 4}
+        assert readable_values(tenant.actors["admin"], ACCOUNT, record.custom) == {
+            "margin": "30",
+            "rating": 4,
+        }
         assert Account.objects.count() == 0
 
 
