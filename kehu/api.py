@@ -3,6 +3,7 @@
 Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` and docs/api.md.
 """
 
+from kehu.activities.api import router as activities_router
 from kehu.audit.api import router as audit_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
@@ -20,3 +21,4 @@ api = KehuAPI(
 api.add_router("", workspaces_router)
 api.add_router("", audit_router)
 api.add_router("", customers_router)
+api.add_router("", activities_router)

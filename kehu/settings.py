@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kehu.audit",
     "kehu.customfields",
     "kehu.customers",
+    "kehu.activities",
     "kehu.web",
     "kehu.operations",
 ]

@@ -16,5 +16,6 @@ urlpatterns = [
     path("settings/", include("kehu.workspaces.urls")),
     path("settings/audit/", include("kehu.audit.urls")),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.activities.urls")),
     path("", include("kehu.web.urls")),
 ]
