@@ -7,6 +7,7 @@ from kehu.activities.api import router as activities_router
 from kehu.audit.api import router as audit_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
+from kehu.customfields.api import router as customfields_router
 from kehu.workspaces.api import router as workspaces_router
 
 api = KehuAPI(
@@ -21,4 +22,5 @@ api = KehuAPI(
 api.add_router("", workspaces_router)
 api.add_router("", audit_router)
 api.add_router("", customers_router)
+api.add_router("", customfields_router)
 api.add_router("", activities_router)

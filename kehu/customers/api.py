@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, keyset, patch_schema
+from kehu.customfields.api import custom_field, custom_resolver
+from kehu.customfields.queries import apply_params as apply_custom_filters
 from kehu.workspaces.access import access_record
 
 from . import services
@@ -61,6 +63,9 @@ class AccountOut(Schema):
     team_id: int | None
     created_at: datetime
     updated_at: datetime
+    custom: dict = custom_field()
+
+    resolve_custom = custom_resolver("customers.account")
 
 
 class AccountDetailOut(AccountOut):
@@ -93,6 +98,7 @@ class AccountIn(InputSchema):
     tags: list[str] | None = Field(None, description="Tag names; replaces the current tags")
     owner_id: int | None = Field(None, description="Defaults to the caller")
     team_id: int | None = None
+    custom: dict | None = custom_field(input=True)
 
 
 AccountPatch = patch_schema(AccountIn, "AccountPatch")
@@ -128,6 +134,9 @@ class ContactOut(Schema):
     team_id: int | None
     created_at: datetime
     updated_at: datetime
+    custom: dict = custom_field()
+
+    resolve_custom = custom_resolver("customers.contact")
 
 
 class ContactDetailOut(ContactOut):
@@ -158,6 +167,7 @@ class ContactIn(InputSchema):
     tags: list[str] | None = None
     owner_id: int | None = Field(None, description="Defaults to the caller")
     team_id: int | None = None
+    custom: dict | None = custom_field(input=True)
 
 
 ContactPatch = patch_schema(ContactIn, "ContactPatch")
@@ -194,7 +204,10 @@ def _filter(qs, filters: Schema, exclude: tuple[str, ...] = ("q",)):
 @router.get("/accounts", response=list[AccountOut], summary="Accounts the caller may see")
 @keyset(orderings=("created_at", "name", "updated_at"), default="-created_at")
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
-    return _filter(accounts_for(actor_of(request), filters.q), filters)
+    """Also filters on custom fields: ``?custom.<key>=v``, ``?custom.<key>__gte=v`` (lt, lte, gt, ne,
+    contains, in, isnull)."""
+    actor = actor_of(request)
+    return apply_custom_filters(actor, _filter(accounts_for(actor, filters.q), filters), request.GET)
 
 
 @router.post("/accounts", response={201: AccountDetailOut}, summary="Create an account")
@@ -240,7 +253,10 @@ def delete_account(request: HttpRequest, account_id: int):
 @router.get("/contacts", response=list[ContactOut], summary="Contacts the caller may see")
 @keyset(orderings=("created_at", "name", "updated_at"), default="-created_at")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
-    return _filter(contacts_for(actor_of(request), filters.q), filters)
+    """Also filters on custom fields: ``?custom.<key>=v``, ``?custom.<key>__gte=v`` (lt, lte, gt, ne,
+    contains, in, isnull)."""
+    actor = actor_of(request)
+    return apply_custom_filters(actor, _filter(contacts_for(actor, filters.q), filters), request.GET)
 
 
 @router.post("/contacts", response={201: ContactDetailOut}, summary="Create a contact")
