@@ -6,6 +6,7 @@ changes after creation, so renaming a field (its label) keeps the data.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import WorkspaceModel
 
@@ -13,7 +14,7 @@ from kehu.core.models import WorkspaceModel
 class FieldType(models.TextChoices):
     TEXT = "text", _("Text")
     LONG_TEXT = "long_text", _("Long text")
-    NUMBER = "number", _("Number")
+    NUMBER = "number", pgettext_lazy("field type", "Number")  # not an order's number
     MONEY = "money", _("Money")
     PERCENT = "percent", _("Percent")
     DATE = "date", _("Date")
