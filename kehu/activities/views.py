@@ -7,14 +7,14 @@ without JavaScript (a plain POST redirects back to the record).
 import json
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kehu.core.api import keyset_page
+from kehu.core.api import InvalidCursor, keyset_page
 from kehu.core.errors import DomainError
 from kehu.workspaces.access import access_record
 from kehu.workspaces.views import member_required, show_domain_error
@@ -55,9 +55,12 @@ def timeline_items(request, object_type: str, object_id: int):
     """The list part of a timeline: a kind filter (replaces the list) or the next page (appends)."""
     record = access_linked(request.actor, object_type, object_id)
     kind = request.GET.get("kind", "")
-    entries, next_cursor = queries.timeline(
-        request.actor, record, kind=kind, cursor=request.GET.get("cursor")
-    )
+    try:
+        entries, next_cursor = queries.timeline(
+            request.actor, record, kind=kind, cursor=request.GET.get("cursor")
+        )
+    except InvalidCursor as error:
+        return HttpResponseBadRequest(str(error))
     context = {"entries": entries, "next_cursor": next_cursor, "kind": kind, "record": record}
     return render(request, "activities/_timeline_items.html", context)
 
@@ -115,9 +118,12 @@ def my_tasks(request):
     if tab not in queries.TABS:
         tab = "overdue"
     qs, ordering = queries.my_tasks(request.actor, tab)
-    rows, next_cursor = keyset_page(
-        qs, ordering=ordering, limit=TASK_PAGE, cursor=request.GET.get("cursor") or None
-    )
+    try:
+        rows, next_cursor = keyset_page(
+            qs, ordering=ordering, limit=TASK_PAGE, cursor=request.GET.get("cursor") or None
+        )
+    except InvalidCursor as error:
+        return HttpResponseBadRequest(str(error))
     context = {
         "rows": rows,
         "next_cursor": next_cursor,
