@@ -151,6 +151,7 @@ def seed() -> bool:
     users = _users()
     _seed_demo(rng, users)
     _seed_globex(rng, users)
+    seed_activities(users)
     return True
 
 
@@ -291,3 +292,75 @@ def _mobile(rng: random.Random, chinese: bool) -> str:
         return f"+86{rng.choice(['138', '139', '186', '150', '137', '189'])}{rng.randrange(10**8):08d}"
     # 555-01xx numbers are reserved for fiction in North America.
     return f"+1{rng.choice(['206', '415', '212', '617', '312'])}5550{rng.randrange(100, 200)}"
+
+
+# (kind, direction, subject, notes, outcome, minutes)
+DEMO_ACTIVITIES = [
+    ("call", "outbound", "电话回访", "确认上季度订单的交付情况，客户整体满意。", "满意", 12),
+    ("email", "outbound", "发送报价单", "按需求发送了标准版与企业版报价。", "等待回复", None),
+    ("meeting", "internal", "需求沟通会", "梳理了采购流程和决策人。", "需提交方案", 60),
+    ("visit", "outbound", "上门拜访", "拜访采购部，介绍新产品线。", "约定下次演示", 90),
+    ("note", "internal", "客户背景记录", "预算在第三季度批复。", "", None),
+    ("message", "inbound", "微信咨询", "客户询问发票开具时间。", "已答复", None),
+    ("call", "inbound", "Follow-up call", "Asked about volume discounts for next year.", "Send pricing", 8),
+]
+
+
+def seed_activities(users: dict) -> None:
+    """The demo workspace's timeline: ~5 interactions per company, a few tasks, a comment, one plan."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kehu.activities import plans
+    from kehu.activities import services as activities
+    from kehu.customers.models import Account, Contact
+    from kehu.workspaces.models import Workspace
+    from kehu.workspaces.services import actor_for
+
+    rng = random.Random(SEED + 1)  # noqa: S311 -- a stream of its own: the customer data stays as it was
+    workspace = Workspace.objects.get(slug=DEMO_SLUG)
+    now = timezone.now().replace(second=0, microsecond=0)
+    with scope(workspace=workspace):
+        actors: dict = {}
+        first_contact = {}
+        for contact in Contact.objects.order_by("pk"):
+            first_contact.setdefault(contact.account_id, contact.pk)
+        for account in Account.objects.filter(kind="company").order_by("pk"):
+            actor = actors.get(account.owner_id) or actors.setdefault(
+                account.owner_id, actor_for(account.owner, workspace)
+            )
+            for index in range(5):
+                kind, direction, subject, body, outcome, minutes = rng.choice(DEMO_ACTIVITIES)
+                links = [("customers.account", account.pk)]
+                if index % 2 and account.pk in first_contact:
+                    links.append(("customers.contact", first_contact[account.pk]))
+                activities.log_activity(
+                    actor, links=links, kind=kind, direction=direction, subject=subject, body=body,
+                    outcome=outcome, duration=minutes * 60 if minutes else None,
+                    channel="wechat" if kind == "message" else "", team_id=account.team_id,
+                    occurred_at=now - timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 9)),
+                )
+        sales = actor_for(users["sales@demo.kehu"], workspace)
+        manager = actor_for(users["manager@demo.kehu"], workspace)
+        mine = list(Account.objects.filter(owner=sales.user).order_by("pk")[:4])
+        for account, (title, due, priority) in zip(mine, [
+            ("准备续约合同", -2, "high"), ("回访新产品试用情况", 0, "normal"),
+            ("发送季度对账单", 3, "normal"), ("安排年度客户拜访", 10, "low"),
+        ], strict=False):
+            activities.create_task(
+                manager if due < 0 else sales, title=title, assignee_id=sales.user.pk, priority=priority,
+                due_at=now + timedelta(days=due, hours=2),
+                record_type="customers.account", record_id=account.pk,
+                reminder_at=now + timedelta(days=due) if due >= 0 else None,
+            )
+        if mine:
+            activities.add_comment(
+                sales, record_type="customers.account", record_id=mine[0].pk,
+                body=f"@{users['manager@demo.kehu'].name} 续约价格需要您审批。",
+            )
+        plans.create_plan(
+            actor_for(users["admin@demo.kehu"], workspace), name="每月拜访上海企业客户",
+            condition={"kind": "company", "city": "上海"}, interval=1, unit="month",
+            task_title="月度拜访：{name}", due_in_days=7, priority="normal",
+        )

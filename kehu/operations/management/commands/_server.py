@@ -54,6 +54,10 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "kehu.cli", "worker", "--verbosity", "0"]
 
 
+def scheduler_command() -> list[str]:
+    return [sys.executable, "-m", "kehu.cli", "scheduler", "--verbosity", "0"]
+
+
 def supervise(commands: list[list[str]], stop_timeout: float = 15.0) -> int:
     """Run the commands as children until a signal arrives or one exits; then stop them all.
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from kehu.operations import demo
 
 from ._common import table
-from ._server import ensure_port_free, granian_command, supervise, worker_command
+from ._server import ensure_port_free, granian_command, scheduler_command, supervise, worker_command
 
 
 class Command(BaseCommand):
@@ -50,6 +50,7 @@ class Command(BaseCommand):
         if options["worker"]:
             if settings.TASK_BACKEND == "database":
                 commands.append(worker_command())
+                commands.append(scheduler_command())  # follow-up plans and task reminders
             else:
                 self.stdout.write(
                     _("Task backend %(backend)s: no database worker started (see “kehu worker”).")
