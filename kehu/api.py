@@ -5,6 +5,7 @@ Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` an
 
 from kehu.activities.api import router as activities_router
 from kehu.audit.api import router as audit_router
+from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
 from kehu.customfields.api import router as customfields_router
@@ -24,3 +25,4 @@ api.add_router("", audit_router)
 api.add_router("", customers_router)
 api.add_router("", customfields_router)
 api.add_router("", activities_router)
+api.add_router("", commerce_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "kehu.customfields",
     "kehu.customers",
     "kehu.activities",
+    "kehu.commerce",
     "kehu.web",
     "kehu.operations",
 ]

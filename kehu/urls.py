@@ -15,7 +15,9 @@ urlpatterns = [
     path("", include("kehu.users.urls")),
     path("settings/", include("kehu.workspaces.urls")),
     path("settings/audit/", include("kehu.audit.urls")),
+    path("settings/custom-fields/", include("kehu.customfields.urls")),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.commerce.urls")),
     path("", include("kehu.activities.urls")),
     path("", include("kehu.web.urls")),
 ]

@@ -46,5 +46,5 @@ def shop(tenant) -> Shop:
     return Shop(tenant)
 
 
-def D(value: str) -> Decimal:  # noqa: N802 -- reads like a literal
+def D(value: str) -> Decimal:
     return Decimal(value)

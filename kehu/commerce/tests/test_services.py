@@ -248,7 +248,7 @@ def test_bulk_of_1000_uses_a_bounded_number_of_queries(shop, django_assert_max_n
     with shop.tenant.scope(), django_assert_max_num_queries(1015):  # 1 audit insert per order + a dozen
         services.bulk_create_orders(sales, items)
     with pytest.raises(ValidationFailed), shop.tenant.scope():
-        services.bulk_create_orders(sales, items + [items[0]])
+        services.bulk_create_orders(sales, [*items, items[0]])
 
 
 def test_upsert_by_external_id(shop):

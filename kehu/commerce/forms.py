@@ -1,0 +1,143 @@
+"""Form shapes for the commerce pages; the rules themselves live in services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kehu.customers.models import Account, Contact
+from kehu.workspaces.access import Actor, visible
+from kehu.workspaces.models import Membership
+
+from .models import Feedback, Order, Product
+
+CHOICES_LIMIT = 500
+
+
+def _owner_choices() -> list[tuple[str, str]]:
+    members = Membership.objects.filter(is_active=True).select_related("user").order_by("user__name")
+    return [("", "—")] + [(str(m.user_id), str(m.user)) for m in members]
+
+
+def _with_current(qs, current, limit: int) -> list:
+    """The first ``limit`` rows of ``qs`` plus the currently chosen one (so editing never loses it)."""
+    rows = list(qs[:limit])
+    if current and str(current).isdigit() and all(r.pk != int(current) for r in rows):
+        rows += list(qs.filter(pk=int(current)))
+    return rows
+
+
+class ProductForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), max_length=64)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    category = forms.CharField(label=_("Category"), max_length=100, required=False)
+    unit_price = forms.DecimalField(label=_("Unit price"), max_digits=18, decimal_places=4, initial=0)
+    unit_cost = forms.DecimalField(label=_("Unit cost"), max_digits=18, decimal_places=4, initial=0)
+    currency = forms.CharField(label=_("Currency"), max_length=3, help_text=_("ISO 4217 code, e.g. CNY"))
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def __init__(self, actor: Actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].initial = actor.workspace.base_currency
+
+
+class RateForm(forms.Form):
+    currency = forms.CharField(label=_("Currency"), max_length=3, help_text=_("ISO 4217 code, e.g. USD"))
+    rate_to_base = forms.DecimalField(label=_("Rate to base currency"), max_digits=18, decimal_places=8)
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class OrderForm(forms.Form):
+    account_id = forms.TypedChoiceField(label=_("Account"), coerce=int)
+    contact_id = forms.TypedChoiceField(label=_("Contact"), coerce=int, empty_value=None, required=False)
+    number = forms.CharField(
+        label=_("Number"),
+        max_length=40,
+        required=False,
+        help_text=_("Leave empty to number it automatically."),
+    )
+    order_date = forms.DateField(label=_("Order date"), widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(label=_("Status"), choices=Order.Status.choices)
+    currency = forms.CharField(label=_("Currency"), max_length=3)
+    discount = forms.DecimalField(label=_("Order discount"), max_digits=16, decimal_places=2, initial=0)
+    owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, empty_value=None, required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, actor: Actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_id"].choices = _owner_choices()
+        self.fields["currency"].initial = actor.workspace.base_currency
+        current = self.data.get("account_id") if self.is_bound else self.initial.get("account_id")
+        accounts = _with_current(
+            visible(actor, Account.objects.only("id", "name")).order_by("-updated_at"), current, CHOICES_LIMIT
+        )
+        self.fields["account_id"].choices = [
+            ("", "—"),
+            *sorted(((str(a.pk), a.name) for a in accounts), key=lambda c: c[1]),
+        ]
+        contacts = []
+        if current and str(current).isdigit():
+            contacts = list(
+                visible(actor, Contact.objects.filter(account_id=int(current)).only("id", "name")).order_by(
+                    "name"
+                )[:CHOICES_LIMIT]
+            )
+        self.fields["contact_id"].choices = [("", "—")] + [(str(c.pk), c.name) for c in contacts]
+
+
+class OrderLineForm(forms.Form):
+    product_id = forms.TypedChoiceField(label=_("Product"), coerce=int, empty_value=None, required=False)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    quantity = forms.DecimalField(label=_("Quantity"), max_digits=14, decimal_places=3, required=False)
+    unit_price = forms.DecimalField(
+        label=_("Unit price"),
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        help_text=_("Empty: the product's price"),
+    )
+    unit_cost = forms.DecimalField(label=_("Unit cost"), max_digits=18, decimal_places=4, required=False)
+    discount = forms.DecimalField(label=_("Discount"), max_digits=16, decimal_places=2, required=False)
+
+    def __init__(self, *args, product_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product_id"].choices = product_choices
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {}) or {}
+        return not any(data.get(name) not in (None, "") for name in ("product_id", "description", "quantity"))
+
+
+def product_choices(extra_ids: set[int] | None = None) -> list[tuple[str, str]]:
+    """Active products (and any already on the order), for the line picker: one query per page."""
+    qs = Product.objects.only("id", "sku", "name", "active").order_by("name")
+    rows = list(qs.filter(active=True)[:CHOICES_LIMIT])
+    missing = (extra_ids or set()) - {p.pk for p in rows}
+    if missing:
+        rows += list(qs.filter(pk__in=missing))
+    return [("", "—")] + [(str(p.pk), f"{p.name} · {p.sku}") for p in rows]
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    pass
+
+
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, formset=BaseLineFormSet, extra=0, can_delete=True, max_num=500, validate_max=True
+)
+
+
+class FeedbackForm(forms.Form):
+    account_id = forms.IntegerField(widget=forms.HiddenInput)
+    contact_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    rating = forms.TypedChoiceField(
+        label=_("Rating"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "—")] + [(str(n), "★" * n) for n in range(5, 0, -1)],
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Feedback.Kind.choices, initial=Feedback.Kind.PRAISE)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Feedback.Channel.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
