@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kehu.customfields.forms import add_custom_fields, clean_custom_form
 from kehu.workspaces.access import Actor, visible
 from kehu.workspaces.models import Membership, Team
 
@@ -56,6 +57,10 @@ class RecordForm(forms.Form):
         self.fields["owner_id"].choices = _owner_choices()
         self.fields["team_id"].choices = _team_choices()
 
+    def clean(self):
+        # custom__<key> fields → cleaned_data["custom"], checked with the service's rules.
+        return clean_custom_form(self, super().clean())
+
     def service_values(self) -> dict:
         """The cleaned data in the shape the services take."""
         return dict(self.cleaned_data)
@@ -96,6 +101,7 @@ class AccountForm(RecordForm):
         self.fields["parent_id"].choices = _account_choices(
             actor, current, exclude=record.pk if record else None
         )
+        add_custom_fields(self, actor, Account.object_type, record)
 
 
 class ContactForm(RecordForm):
@@ -132,6 +138,7 @@ class ContactForm(RecordForm):
         super().__init__(actor, *args, **kwargs)
         current = self.initial.get("account_id") or (self.data.get("account_id") if self.is_bound else None)
         self.fields["account_id"].choices = _account_choices(actor, current)
+        add_custom_fields(self, actor, Contact.object_type, record)
 
     def service_values(self) -> dict:
         """Cleaned data in the services' shape: the social handles go together."""

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from kehu.core.api import keyset_page
 from kehu.core.errors import DomainError
+from kehu.customfields.web import list_state as custom_list_state
 from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
 
@@ -72,7 +73,7 @@ class RecordPages:
     def list_view(self, request):
         query = request.GET.get("q", "").strip()[:200]
         tag = request.GET.get("tag", "").strip()[:50]
-        records = self.query(request.actor, query)
+        records, custom_state = custom_list_state(request, self.query(request.actor, query))
         rows, next_cursor = keyset_page(
             with_tag(records, tag) if tag else records,
             ordering="-created_at",
@@ -88,6 +89,7 @@ class RecordPages:
             "region": request.workspace.default_region,
             "can_create": request.actor.can("create", self.model.object_type),
             "can_export": request.actor.can("export", self.model.object_type),
+            **custom_state.context(),
         }
         template = f"customers/_{self.name}_rows.html" if request.htmx else f"customers/{self.name}_list.html"
         return render(request, template, context)
@@ -95,7 +97,8 @@ class RecordPages:
     def export_view(self, request):
         """The current list (search applied) as CSV, streamed; needs the export permission."""
         query = request.GET.get("q", "").strip()[:200]
-        rows = services.export_rows(request.actor, self.query(request.actor, query), description=query)
+        records, _state = custom_list_state(request, self.query(request.actor, query))
+        rows = services.export_rows(request.actor, records, description=query)
         first = next(rows)  # checks the permission and audits before any byte is sent
         writer = csv.writer(_Echo())
         stream = itertools.chain([writer.writerow(first)], (writer.writerow(row) for row in rows))

@@ -28,7 +28,7 @@ CUSTOM_DESCRIPTION = (
 )
 CUSTOM_IN_DESCRIPTION = (
     "Custom field values by field key (see GET /api/v1/custom-fields?object_type=<type>). Only the keys "
-    "sent are changed; null or \"\" clears a value. Errors name the field as custom.<key>."
+    'sent are changed; null or "" clears a value. Errors name the field as custom.<key>.'
 )
 
 
