@@ -433,11 +433,13 @@ def _prepare_line(
         errors.append(
             _err(f"{path}.product_id", _("The product is inactive and cannot be ordered."), "inactive")
         )
+    # A product that was named but not found already has its error; what it would supply is not "missing".
+    unresolved = product is None and (raw.get("product_id") is not None or bool(raw.get("sku")))
     description = " ".join(str(raw.get("description") or "").split())[:300]
     if not description:
         if product is not None:
             description = product.name[:300]
-        else:
+        elif not unresolved:
             errors.append(
                 _err(f"{path}.description", _("Enter a description or choose a product."), "required")
             )
@@ -453,7 +455,7 @@ def _prepare_line(
     if price in (None, ""):
         if same_currency:
             price = product.unit_price  # type: ignore[union-attr]
-        else:
+        elif not unresolved:
             message = (
                 _("The product's price is in %(currency)s: enter the price in the order's currency.")
                 % {"currency": product.currency}
