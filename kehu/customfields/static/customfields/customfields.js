@@ -8,7 +8,8 @@
     form.querySelectorAll("[data-for-types]").forEach(function (input) {
       var row = input.closest(".field") || input.closest("div");
       var types = input.getAttribute("data-for-types").split(" ");
-      if (row) row.hidden = types.indexOf(type) === -1;
+      // .field sets display itself, which beats the hidden attribute: set the style.
+      if (row) row.style.display = types.indexOf(type) === -1 ? "none" : "";
     });
   }
   document.addEventListener("change", function (event) {
