@@ -152,6 +152,7 @@ def seed() -> bool:
     _seed_demo(rng, users)
     _seed_globex(rng, users)
     seed_activities(users)
+    seed_commerce(users)
     return True
 
 
@@ -364,3 +365,95 @@ def seed_activities(users: dict) -> None:
             condition={"kind": "company", "city": "上海"}, interval=1, unit="month",
             task_title="月度拜访：{name}", due_in_days=7, priority="normal",
         )
+
+
+# sku, name, category, unit price, unit cost, currency
+DEMO_PRODUCTS = [
+    ("CRM-STD", "客户管理系统 标准版（年）", "软件订阅", "6800", "1200", "CNY"),
+    ("CRM-ENT", "客户管理系统 企业版（年）", "软件订阅", "19800", "3500", "CNY"),
+    ("CRM-SEAT", "增加用户席位（年）", "软件订阅", "480", "60", "CNY"),
+    ("IMPL-DAY", "实施服务（人天）", "服务", "2500", "1400", "CNY"),
+    ("TRAIN-DAY", "现场培训（天）", "服务", "3000", "1500", "CNY"),
+    ("SUP-GOLD", "金牌支持服务（年）", "服务", "9600", "4000", "CNY"),
+    ("POS-T1", "智能收银终端 T1", "硬件", "2199", "1380", "CNY"),
+    ("SCAN-S2", "无线扫码枪 S2", "硬件", "399", "210", "CNY"),
+    ("PRN-P58", "小票打印机 P58", "硬件", "329", "180", "CNY"),
+    ("TEA-GIFT", "西湖龙井礼盒", "礼品", "588", "260", "CNY"),
+    ("SMS-10K", "短信包 1 万条", "消耗品", "450", "300", "CNY"),
+    ("CRM-INTL", "Kehu CRM Cloud (annual, per seat)", "Software", "120", "18", "USD"),
+    ("ONB-INTL", "Remote onboarding package", "Services", "1500", "700", "USD"),
+    ("API-PLUS", "API Plus add-on (annual)", "Software", "2400", "300", "USD"),
+    ("LEGACY-V1", "旧版单机软件（停售）", "软件", "1999", "300", "CNY"),
+]
+DEMO_FEEDBACK = [
+    (5, "praise", "wechat", "实施顾问很专业，上线非常顺利。"),
+    (4, "praise", "survey", "系统好用，希望报表能再灵活一些。"),
+    (2, "complaint", "phone", "收银终端到货延迟了一周。"),
+    (3, "suggestion", "email", "建议增加企业微信集成。"),
+    (5, "praise", "email", "Great onboarding session, the team picked it up quickly."),
+    (1, "complaint", "phone", "发票开错抬头，希望尽快重开。"),
+    (4, "suggestion", "web", "Would love a dark mode for the mobile app."),
+]
+
+
+def seed_commerce(users: dict) -> None:
+    """Products, a rate table, ~2 orders per account over 18 months (foreign ones in USD), feedback."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from kehu.commerce import services as commerce
+    from kehu.customers.models import Account, Contact
+    from kehu.workspaces.models import Workspace
+    from kehu.workspaces.services import actor_for
+
+    rng = random.Random(SEED + 2)  # noqa: S311 -- a stream of its own, like the activities
+    workspace = Workspace.objects.get(slug=DEMO_SLUG)
+    today = timezone.localdate()
+    with scope(workspace=workspace):
+        admin = actor_for(users["admin@demo.kehu"], workspace)
+        for sku, name, category, price, cost, currency in DEMO_PRODUCTS:
+            commerce.create_product(admin, sku=sku, name=name, category=category, unit_price=price,
+                                    unit_cost=cost, currency=currency, active=sku != "LEGACY-V1")
+        # A monthly USD rate and a quarterly EUR rate since 19 months ago.
+        year, number = divmod(today.year * 12 + today.month - 1 - 19, 12)
+        month, usd = date(year, number + 1, 1), Decimal("7.12")
+        while month <= today:
+            commerce.create_rate(admin, currency="USD", rate_to_base=usd, valid_from=month)
+            if month.month % 3 == 1:
+                eur = usd * Decimal("1.08")
+                commerce.create_rate(admin, currency="EUR", rate_to_base=eur, valid_from=month)
+            usd = min(max(usd + Decimal(rng.randint(-6, 6)) / 100, Decimal("6.95")), Decimal("7.35"))
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        cny = [p for p in DEMO_PRODUCTS if p[5] == "CNY" and p[0] != "LEGACY-V1"]
+        usd_products = [p for p in DEMO_PRODUCTS if p[5] == "USD"]
+        statuses = ["paid"] * 5 + ["shipped"] * 3 + ["confirmed"] * 2 + ["draft", "cancelled", "refunded"]
+        first_contact: dict[int, int] = {}
+        for contact in Contact.objects.order_by("pk"):
+            first_contact.setdefault(contact.account_id, contact.pk)
+        actors: dict = {}
+        accounts = list(Account.objects.select_related("owner").order_by("pk"))
+        for account in accounts:
+            actor = actors.get(account.owner_id) or actors.setdefault(
+                account.owner_id, actor_for(account.owner, workspace)
+            )
+            foreign = account.name.isascii()
+            for _ in range(rng.choice([1, 2, 2, 2, 3])):
+                catalog = usd_products if foreign else cny
+                lines = [{"sku": sku, "quantity": rng.choice([1, 1, 2, 3, 5, 10])}
+                         for sku, *_rest in rng.sample(catalog, k=rng.randint(1, min(3, len(catalog))))]
+                commerce.create_order(
+                    actor, account_id=account.pk, contact_id=first_contact.get(account.pk),
+                    order_date=today - timedelta(days=rng.randint(0, 540)), status=rng.choice(statuses),
+                    currency="USD" if foreign else "CNY", lines=lines, team_id=account.team_id,
+                    discount=str(rng.choice([0, 0, 0, 100])) if not foreign else "0",
+                )
+        service = actor_for(users["service@demo.kehu"], workspace)
+        picked = rng.sample(accounts, len(DEMO_FEEDBACK))
+        for (rating, kind, channel, comment), account in zip(DEMO_FEEDBACK, picked, strict=True):
+            commerce.create_feedback(
+                service, account_id=account.pk, contact_id=first_contact.get(account.pk), rating=rating,
+                kind=kind, channel=channel, comment=comment, owner_id=account.owner_id,
+                received_at=timezone.now() - timedelta(days=rng.randint(1, 200)),
+            )
