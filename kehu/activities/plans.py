@@ -227,10 +227,7 @@ def _create_batch(plan: FollowUpPlan, items: list[tuple[Any, str]], now: datetim
             by_assignee.setdefault(task.assignee_id, []).append(task)
     with transaction.atomic():
         for user_id, theirs in by_assignee.items():
-            text = _("Follow-up plan “%(plan)s” created %(n)s task(s) for you.") % {
-                "plan": plan.name,
-                "n": len(theirs),
-            }
+            text = f"{plan.name}: {theirs[0].title}" + (f" (+{len(theirs) - 1})" if len(theirs) > 1 else "")
             notify(
                 plan.workspace,
                 [user_id],

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
@@ -329,7 +329,7 @@ def add_comment(actor: Actor, *, record_type: str, record_id: int, body: str) ->
     mentioned = [uid for uid in resolve_mentions(body) if uid != actor.user.pk]
     if mentioned:
         comment.mentions.set(mentioned)
-        text = _("%(who)s mentioned you: %(text)s") % {"who": actor.user, "text": body[:200]}
+        text = f"{actor.user}: {body[:200]}"
         notify(actor.workspace, mentioned, Notification.Verb.MENTION, text, record_type, record_id)
     return comment
 
@@ -383,8 +383,8 @@ def _clean_task(actor: Actor, values: dict[str, Any], *, current: Task | None = 
 
 
 def _notify_assignee(actor: Actor, task: Task) -> None:
-    if task.assignee_id and task.assignee_id != actor.user.pk:
-        text = _("%(who)s assigned you a task: %(title)s") % {"who": actor.user, "title": task.title}
+    if task.assignee_id and task.assignee_id != actor.user.pk:  # the verb is translated when shown
+        text = f"{actor.user}: {task.title}"
         notify(
             actor.workspace, [task.assignee_id], Notification.Verb.ASSIGNED, text, Task.object_type, task.pk
         )
@@ -452,22 +452,27 @@ def send_due_reminders(workspace, now: datetime | None = None) -> int:
             claimed = Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now)
             if not claimed:
                 continue
-            text = _("Reminder: %(title)s") % {"title": task.title}
-            if task.due_at:
-                text += " — " + _("due %(when)s") % {
-                    "when": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")
-                }
+            due_at = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") if task.due_at else ""
+            text = f"{task.title} ({due_at})" if due_at else task.title
             notify(workspace, [task.assignee_id], Notification.Verb.REMINDER, text, Task.object_type, task.pk)
-            email = task.assignee.email
+            language = task.assignee.language or workspace.default_language
             transaction.on_commit(
-                lambda email=email, text=text, desc=task.description: _mail(email, text, desc)
+                lambda task=task, language=language, due_at=due_at: _mail(task, language, due_at)
             )
             sent += 1
     return sent
 
 
-def _mail(email: str, subject: str, body: str) -> None:
+def _mail(task: Task, language: str, due_at: str) -> None:
+    """The reminder email, in the assignee's language."""
+    with translation.override(language):
+        subject = _("Reminder: %(title)s") % {"title": task.title}
+        lines = [task.title]
+        if due_at:
+            lines.append(_("Due: %(when)s") % {"when": due_at})
+        if task.description:
+            lines += ["", task.description]
     try:
-        send_mail(subject[:200], body or subject, None, [email])
+        send_mail(subject[:200], "\n".join(lines), None, [task.assignee.email])
     except Exception:  # a mail server outage must not undo the in-app reminder
-        logger.exception("could not email the task reminder to %s", email)
+        logger.exception("could not email the reminder of task %s", task.pk)

@@ -28,7 +28,9 @@ def test_scheduler_once_enqueues_both_jobs_per_workspace(tenant, other_tenant, d
     assert "Enqueued 4 jobs." in capsys.readouterr().out
     enqueued = sorted((r.task.name, r.args[0]) for r in dummy_tasks.results)
     ids = sorted([tenant.workspace.pk, other_tenant.workspace.pk])
-    assert enqueued == sorted([("run_follow_up_plans", i) for i in ids] + [("send_due_reminders", i) for i in ids])
+    assert enqueued == sorted(
+        [("run_follow_up_plans", i) for i in ids] + [("send_due_reminders", i) for i in ids]
+    )
 
 
 def test_demo_seed_has_timelines_tasks_and_a_plan():
