@@ -154,8 +154,10 @@ def test_status_transitions(shop):
             services.update_order(sales, cancelled, lines=[{"sku": "W-1", "quantity": 5}])
         assert exc.value.details[0].code == "frozen"
         services.update_order(sales, cancelled, notes="Customer changed their mind")  # still allowed
-        changes = AuditEntry.objects.filter(object_id=str(order.pk), action="update").values_list(
-            "changes", flat=True
+        changes = (
+            AuditEntry.objects.filter(object_id=str(order.pk), action="update")
+            .order_by("id")
+            .values_list("changes", flat=True)
         )
         assert [c["status"] for c in changes] == [
             ["draft", "confirmed"],

@@ -211,3 +211,31 @@ def test_other_workspaces_and_other_peoples_orders_are_404(shop, other_tenant):
     ):
         assert sales.get(url).status_code == 404, url
     assert shop.tenant.web_client("owner").get(f"/products/{foreign_product.pk}/").status_code == 404
+
+
+def test_contact_page_shows_the_contacts_orders_and_feedback_form(shop):
+    shop.order(
+        status="shipped",
+        contact_id=shop.contact.pk,
+        currency="USD",
+        total_amount="10",
+        order_date=date(2025, 9, 9),
+    )
+    shop.order(status="paid", total_amount="999")  # the account's, not the contact's
+    html = shop.tenant.web_client("owner").get(f"/contacts/{shop.contact.pk}/").content.decode()
+    assert "10.00 USD" in html and "999.00" not in html and "72.50 CNY" in html  # revenue in base currency
+    assert f'href="/orders/?contact={shop.contact.pk}"' in html and 'id="feedback-form"' in html
+    listing = shop.tenant.web_client("owner").get("/orders/", {"contact": shop.contact.pk})
+    assert [o.currency for o in listing.context["rows"]] == ["USD"]
+
+
+def test_money_is_formatted_per_language(shop):
+    from django.utils import translation
+
+    from kehu.commerce.templatetags.kehu_commerce import money
+
+    with translation.override("en"):
+        assert money("1234567.005", "CNY") == "1,234,567.01 CNY"
+    with translation.override("zh-hans"):
+        assert money("1234.5", "USD") == "1,234.50 USD"
+    assert money(None, "CNY") == ""
