@@ -23,7 +23,15 @@ from kehu.workspaces.access import access_record, require, visible
 from kehu.workspaces.views import member_required, show_domain_error
 
 from . import services
-from .forms import FeedbackForm, OrderForm, OrderLineFormSet, ProductForm, RateForm, product_choices
+from .forms import (
+    FeedbackForm,
+    OrderForm,
+    OrderLineForm,
+    OrderLineFormSet,
+    ProductForm,
+    RateForm,
+    product_choices,
+)
 from .models import ExchangeRate, Feedback, Order, Product
 from .queries import order_with_lines, orders_for, products_for, rates_for
 
@@ -208,8 +216,7 @@ def order_edit(request, pk: int):
 def order_line_row(request):
     """One more empty line for the order form (htmx), numbered after the lines already there."""
     index = _int(request.GET.get("lines-TOTAL_FORMS")) or 0
-    formset = OrderLineFormSet(prefix="lines", form_kwargs={"product_choices": product_choices()})
-    form = formset._construct_form(index, **formset.get_form_kwargs(index))  # a form with the right prefix
+    form = OrderLineForm(prefix=f"lines-{index}", product_choices=product_choices())
     return render(request, "commerce/_order_line_row.html", {"line": form, "next_total": index + 1})
 
 
