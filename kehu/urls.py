@@ -16,7 +16,6 @@ urlpatterns = [
     path("settings/", include("kehu.workspaces.urls")),
     path("settings/audit/", include("kehu.audit.urls")),
     path("settings/custom-fields/", include("kehu.customfields.urls")),
-    path("settings/custom-fields/", include("kehu.customfields.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.commerce.urls")),
     path("", include("kehu.activities.urls")),
