@@ -38,22 +38,23 @@ def linked_to(object_type: str, object_id: int) -> Q:
     )
 
 
-def timeline_links(actor: Actor, record) -> QuerySet[ActivityLink]:
+def timeline_links(actor: Actor, record) -> list[QuerySet[ActivityLink]]:
     """Links of ``record`` (and, for an account, of its contacts) to activities the actor may see.
 
-    Each record is one range of the ``activitylink_timeline`` index; an account adds its contacts'
-    ranges through ``object_id IN (SELECT id FROM contact WHERE account_id = …)`` (the contact's
-    account foreign key index), so no part of the plan scans the links of other records.
+    One queryset per index range, never an OR of them: with an OR the planners (SQLite, and
+    PostgreSQL at some sizes) fall back to the ``workspace`` prefix of the index, i.e. every link of
+    the workspace. The record's own range is ``(workspace, object_type, object_id)`` read newest
+    first with a LIMIT; an account's contacts add ``object_type = contact AND object_id IN (SELECT
+    id FROM contact WHERE account_id = …)``: one index seek per contact, then a sort of their links.
     """
-    condition = Q(object_type=record.object_type, object_id=record.pk)
+    branches = [ActivityLink.objects.filter(object_type=record.object_type, object_id=record.pk)]
     if record.object_type == ACCOUNT:
         from kehu.customers.models import Contact
 
         contact_ids = Contact.objects.filter(account_id=record.pk).values("id")
-        condition |= Q(object_type=CONTACT, object_id__in=contact_ids)
-    links = ActivityLink.objects.filter(condition)
+        branches.append(ActivityLink.objects.filter(object_type=CONTACT, object_id__in=contact_ids))
     scope = scope_through(actor, Activity.object_type, "activity")
-    return links if scope is None else links.filter(scope)
+    return branches if scope is None else [links.filter(scope) for links in branches]
 
 
 @dataclass
@@ -102,21 +103,24 @@ def timeline(
     after = _after(cursor)
     entries: list[Entry] = []
     if kind != COMMENT:
-        links = timeline_links(actor, record)
-        if kind:
-            links = links.filter(kind=kind)
-        if after:
-            at, source, pk = after
-            condition = Q(occurred_at__lt=at)
-            if source == 1:
-                condition |= Q(occurred_at=at, activity_id__lt=pk)
-            links = links.filter(condition)
-        rows = (
-            links.order_by("-occurred_at", "-activity_id")
-            .values_list("activity_id", "occurred_at")
-            .distinct()[: limit + 1]
-        )
-        entries += [Entry(at, 1, pk) for pk, at in rows]
+        seen: set[int] = set()
+        rows: list[tuple[int, datetime]] = []
+        for index, links in enumerate(timeline_links(actor, record)):
+            if kind:
+                links = links.filter(kind=kind)
+            if after:
+                at, source, pk = after
+                condition = Q(occurred_at__lt=at)
+                if source == 1:
+                    condition |= Q(occurred_at=at, activity_id__lt=pk)
+                links = links.filter(condition)
+            links = links.order_by("-occurred_at", "-activity_id").values_list("activity_id", "occurred_at")
+            # The record's own links are unique per activity; contacts' may repeat (two contacts).
+            rows += links[: limit + 1] if index == 0 else links.distinct()[: limit + 1]
+        for pk, at in rows:
+            if pk not in seen:  # on the account and on its contact: shown once
+                seen.add(pk)
+                entries.append(Entry(at, 1, pk))
     if kind in ("", COMMENT):
         comments = Comment.objects.filter(record_type=record.object_type, record_id=record.pk)
         if after:
@@ -144,14 +148,19 @@ def timeline(
 
 
 def kind_counts(actor: Actor, record) -> dict[str, int]:
-    """How many visible activities of each kind a record's timeline holds (one grouped query)."""
-    rows = (
-        timeline_links(actor, record)
-        .order_by()
-        .values("kind")
-        .annotate(n=Count("activity_id", distinct=True))
-    )
-    return {row["kind"]: row["n"] for row in rows}
+    """How many visible activities of each kind a record's timeline holds (each activity once).
+
+    One query: the branches' (activity, kind) pairs as a UNION (which also removes an activity
+    linked to both the account and its contact), counted here.
+    """
+    branches = [
+        links.order_by().values_list("activity_id", "kind") for links in timeline_links(actor, record)
+    ]
+    pairs = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
+    counts: dict[str, int] = {}
+    for _pk, kind in pairs:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 # --- tasks -----------------------------------------------------------------------------------------

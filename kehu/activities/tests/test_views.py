@@ -115,9 +115,9 @@ def test_timeline_filter_load_more_and_query_count_is_flat(tenant, account):
             services.add_comment(sales, record_type=ACCOUNT, record_id=account.pk, body=f"c{i}")
     # The newest page now holds only comments, so the activities query is skipped: never more queries.
     assert _count(client, url, **HTMX) <= small
-    # session, user, membership (middleware), the account, then links (the contacts are a subquery),
-    # the page's activities and the comments: 7 whatever the timeline's length.
-    assert small == 7
+    # session, user, membership (middleware), the account, then the account's links, its contacts'
+    # links (the contacts are a subquery), the page's activities, the comments: 8 whatever the length.
+    assert small == 8
     first = client.get(url, **HTMX)
     assert len(first.context["entries"]) == 20 and first.context["next_cursor"]
     more = client.get(url, {"cursor": first.context["next_cursor"]}, **HTMX)

@@ -32,7 +32,6 @@ class Command(BaseCommand):
             signal.signal(sig, on_signal)
         while not stop:
             started = time.monotonic()
-            close_old_connections()
             try:
                 count = schedule.tick()
             except Exception:  # a database hiccup must not end the loop
@@ -44,5 +43,6 @@ class Command(BaseCommand):
                     self.stdout.write(_("Enqueued %(n)s jobs.") % {"n": count})
             if options["once"]:
                 return
+            close_old_connections()  # between ticks: a long-lived loop must not keep a dead connection
             while not stop and time.monotonic() - started < options["interval"]:
                 time.sleep(0.2)
