@@ -153,6 +153,7 @@ def test_hidden_fields_are_neither_readable_nor_writable(tenant):
     seen = sales.get(f"/api/v1/accounts/{created['id']}").json()
     assert seen["custom"] == {"tier": "gold"}
     assert sales.get("/api/v1/accounts").json()["items"][0]["custom"] == {"tier": "gold"}
+    assert sales.get(f"/api/v1/accounts/{created['id']}/360").json()["account"]["custom"] == {"tier": "gold"}
     refused = patch(sales, f"/api/v1/accounts/{created['id']}", {"custom": {"margin": 1}})
     assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "custom.margin"
     assert sales.get("/api/v1/custom-fields").json()[0]["key"] == "tier"
