@@ -1,7 +1,7 @@
 """Reads of custom field definitions and values: who may see or write which field, and list filters.
 
 Index strategy for filters and unique checks (documented in docs/custom-fields.md): on PostgreSQL
-equality (``eq``, ``ne``, ``in``, multi-select ``contains``) is a JSON containment test
+equality (``eq``, ``in``, multi-select ``contains``) is a JSON containment test
 (``custom @> '{"key": value}'``) that a ``GIN (custom jsonb_path_ops)`` index on the record table
 answers; range operators cast ``custom ->> 'key'`` and rely on the ``(workspace, …)`` indexes
 narrowing first. SQLite has no JSON index here: it scans the workspace's rows with ``JSON_EXTRACT``.
