@@ -412,7 +412,11 @@ def keyset_page(
     if field in {"id", "pk"}:
         queryset = queryset.order_by(pk_order)
     else:
-        expr = F(field).desc(nulls_last=True) if desc else F(field).asc(nulls_last=True)
+        # NULLS LAST only where NULLs can occur: on a NOT NULL column the plain order is the same and
+        # matches the (workspace, -created_at, -id) indexes, so PostgreSQL reads the page off the index
+        # instead of sorting every row (a DESC NULLS LAST order cannot use a DESC index).
+        nulls = {"nulls_last": True} if _nullable(queryset, field) else {}
+        expr = F(field).desc(**nulls) if desc else F(field).asc(**nulls)
         queryset = queryset.order_by(expr, pk_order)
     if cursor:
         value, pk = decode_cursor(cursor, ordering)

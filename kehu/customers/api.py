@@ -215,6 +215,23 @@ def create_account(request: HttpRequest, payload: AccountIn):
     return Status(201, _account_detail(services.create_account(actor_of(request), **payload.dict())))
 
 
+class BulkOut(Schema):
+    count: int
+    ids: list[int] = Field(..., description="The new records' ids, in the order of the items sent")
+
+
+class AccountBulkIn(InputSchema):
+    items: list[AccountIn] = Field(..., min_length=1, max_length=services.MAX_BULK)
+
+
+@router.post("/accounts/bulk", response={201: BulkOut}, summary="Create up to 1,000 accounts at once")
+def bulk_create_accounts(request: HttpRequest, payload: AccountBulkIn):
+    """All or nothing: when any item is invalid nothing is saved and every error is listed as
+    ``items.<i>.<field>``."""
+    records = services.bulk_create_accounts(actor_of(request), [item.dict() for item in payload.items])
+    return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
+
+
 @router.get("/accounts/{account_id}", response=AccountDetailOut, summary="One account")
 def get_account(request: HttpRequest, account_id: int):
     return _account_detail(access_record(actor_of(request), Account.objects.all(), account_id))
@@ -262,6 +279,18 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
 @router.post("/contacts", response={201: ContactDetailOut}, summary="Create a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):
     return Status(201, _contact_detail(services.create_contact(actor_of(request), **payload.dict())))
+
+
+class ContactBulkIn(InputSchema):
+    items: list[ContactIn] = Field(..., min_length=1, max_length=services.MAX_BULK)
+
+
+@router.post("/contacts/bulk", response={201: BulkOut}, summary="Create up to 1,000 contacts at once")
+def bulk_create_contacts(request: HttpRequest, payload: ContactBulkIn):
+    """All or nothing: when any item is invalid nothing is saved and every error is listed as
+    ``items.<i>.<field>``."""
+    records = services.bulk_create_contacts(actor_of(request), [item.dict() for item in payload.items])
+    return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
 
 
 @router.get("/contacts/{contact_id}", response=ContactDetailOut, summary="One contact")

@@ -7,18 +7,19 @@ is half-saved.
 """
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
 import phonenumbers
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import create_record, delete_record, diff, record, update_record
-from kehu.core.errors import FieldError, ValidationFailed
+from kehu.audit.services import create_record, delete_record, diff, record, snapshot, update_record
+from kehu.core.errors import Conflict, FieldError, ValidationFailed
 from kehu.customfields.queries import export_columns
 from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
@@ -82,7 +83,7 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, insta
             fail("country", _("Use a two-letter ISO 3166 country code, e.g. CN."))
     if (
         cleaned.get("owner_id") is not None
-        and not Membership.objects.filter(user_id=cleaned["owner_id"], is_active=True).exists()
+        and not _active_member(cleaned["owner_id"])
     ):
         fail("owner_id", _("The owner must be an active member of this workspace."))
     if cleaned.get("team_id") is not None and not Team.objects.filter(pk=cleaned["team_id"]).exists():
@@ -124,8 +125,30 @@ def _choice_fields(model) -> dict[str, list[str]]:
     return {name: choices for name, choices in fields.items() if name not in {"workspace"}}
 
 
+# Answers memoised for the duration of one bulk call (its 1,000 items share owners and accounts).
+_bulk_memo: ContextVar[dict | None] = ContextVar("kehu_customers_bulk_memo", default=None)
+
+
+def _memoised(key: tuple, compute) -> bool:
+    memo = _bulk_memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _active_member(user_id: int) -> bool:
+    return _memoised(
+        ("member", user_id), lambda: Membership.objects.filter(user_id=user_id, is_active=True).exists()
+    )
+
+
 def _visible_account(actor: Actor, account_id: int) -> bool:
-    return visible(actor, Account.objects.filter(pk=account_id)).exists()
+    return _memoised(
+        ("account", account_id),
+        lambda: visible(actor, Account.objects.filter(pk=account_id)).exists(),
+    )
 
 
 def _would_cycle(account: Account, parent_id: int) -> bool:
@@ -475,9 +498,17 @@ def update_account(
 
 @transaction.atomic
 def delete_account(actor: Actor, account: Account) -> None:
+    """Delete an account; refused while records that must outlive it (orders) point to it."""
     require(actor, "delete", Account.object_type)
     TaggedRecord.objects.filter(object_type=Account.object_type, object_id=account.pk).delete()
-    delete_record(actor, account)
+    try:
+        with transaction.atomic():
+            delete_record(actor, account)
+    except ProtectedError as error:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise Conflict(
+            _("This account cannot be deleted while it has %(records)s.") % {"records": ", ".join(kinds)}
+        ) from None
 
 
 @transaction.atomic
@@ -502,6 +533,154 @@ def delete_contact(actor: Actor, contact: Contact) -> None:
     require(actor, "delete", Contact.object_type)
     TaggedRecord.objects.filter(object_type=Contact.object_type, object_id=contact.pk).delete()
     delete_record(actor, contact)
+
+
+# --- bulk create -----------------------------------------------------------------------------------
+
+MAX_BULK = 1000
+
+
+def _bulk_create(actor: Actor, model, items: list[dict]) -> list:
+    """Validate every item (errors as ``items.<i>.<field>``), then write all rows with bulk inserts."""
+    require(actor, "create", model.object_type)
+    if not items:
+        raise ValidationFailed([FieldError("items", _("Send at least one record."), "required")])
+    if len(items) > MAX_BULK:
+        raise ValidationFailed(
+            [FieldError("items", _("At most %d records per call.") % MAX_BULK, "too_many")]
+        )
+    errors: list[FieldError] = []
+    prepared = []
+    token = _bulk_memo.set({})
+    try:
+        _prefetch_bulk_lookups(actor, items)
+        for i, item in enumerate(items):
+            values = dict(item)
+            lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
+            if values.get("owner_id") is None:
+                values["owner_id"] = actor.user.pk
+            try:
+                prepared.append(
+                    _validated(
+                        actor,
+                        model,
+                        values,
+                        instance=None,
+                        phones=lists["phones"],
+                        emails=lists["emails"],
+                        tags=lists["tags"],
+                        relations=lists["accounts"] if model is Contact else None,
+                    )
+                )
+            except ValidationFailed as failed:
+                errors += [FieldError(f"items.{i}.{d.field}", d.message, d.code) for d in failed.details]
+    finally:
+        _bulk_memo.reset(token)
+    if errors:
+        raise ValidationFailed(errors)
+    return _bulk_write(actor, model, prepared)
+
+
+def _prefetch_bulk_lookups(actor: Actor, items: list[dict]) -> None:
+    """Answer the owner and account checks of all items with two queries instead of one per item."""
+    memo = _bulk_memo.get()
+    owners = {item.get("owner_id") for item in items} | {actor.user.pk}
+    active = set(
+        Membership.objects.filter(user_id__in=[o for o in owners if isinstance(o, int)], is_active=True)
+        .values_list("user_id", flat=True)
+    )
+    memo.update({("member", o): o in active for o in owners if isinstance(o, int)})
+    accounts = {item.get("account_id") for item in items} | {item.get("parent_id") for item in items}
+    for item in items:
+        accounts |= {r.get("account_id") for r in item.get("accounts") or [] if isinstance(r, dict)}
+    wanted = [a for a in accounts if isinstance(a, int)]
+    seen = set(visible(actor, Account.objects.filter(pk__in=wanted)).values_list("pk", flat=True))
+    memo.update({("account", a): a in seen for a in wanted})
+
+
+def _bulk_write(actor: Actor, model, prepared: list) -> list:
+    user, workspace = actor.user, actor.workspace
+    now = timezone.now()
+    records = [
+        model(**cleaned, workspace=workspace, created_by=user, updated_by=user, created_at=now)
+        for cleaned, _points, _tags, _relations in prepared
+    ]
+    model.objects.bulk_create(records, batch_size=500)
+    owner_field = "account" if model is Account else "contact"
+    ContactPoint.objects.bulk_create(
+        [
+            ContactPoint(
+                workspace=workspace, kind=kind, created_by=user, updated_by=user, **{owner_field: r}, **p
+            )
+            for r, (_cleaned, points, _tags, _relations) in zip(records, prepared, strict=True)
+            for kind, items in points.items()
+            for p in items or []
+        ],
+        batch_size=1000,
+    )
+    if model is Contact:
+        relations = []
+        for r, (_cleaned, _points, _tags, items) in zip(records, prepared, strict=True):
+            if items is None and r.account_id is not None:
+                items = [{"account_id": r.account_id, "role": AccountContact.Role.USER, "is_primary": True}]
+            relations += [
+                AccountContact(workspace=workspace, contact=r, created_by=user, **item)
+                for item in items or []
+            ]
+        AccountContact.objects.bulk_create(relations, batch_size=1000)
+    names = sorted({name for _c, _p, tags, _r in prepared for name in tags or []})
+    tags = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    missing = [Tag(workspace=workspace, name=name, created_by=user) for name in names if name not in tags]
+    for tag in Tag.objects.bulk_create(missing):
+        tags[tag.name] = tag
+    TaggedRecord.objects.bulk_create(
+        [
+            TaggedRecord(
+                workspace=workspace,
+                tag=tags[name],
+                object_type=model.object_type,
+                object_id=r.pk,
+                created_by=user,
+            )
+            for r, (_cleaned, _points, names_, _relations) in zip(records, prepared, strict=True)
+            for name in names_ or []
+        ],
+        batch_size=1000,
+    )
+    # One audit entry per record, as a single create writes it (its values, plus its tags).
+    entries = []
+    for r, (_cleaned, _points, names_, _relations) in zip(records, prepared, strict=True):
+        changes = diff({}, snapshot(r))
+        if names_:
+            changes["tags"] = [[], names_]
+        entries.append(
+            AuditEntry(
+                workspace=workspace,
+                actor=user,
+                actor_label=str(user.email),
+                api_key_prefix=actor.api_key.prefix if actor.api_key else "",
+                action=AuditEntry.Action.CREATE,
+                object_type=model.object_type,
+                object_id=str(r.pk),
+                object_repr=str(r)[:200],
+                changes=changes,
+                created_at=now,
+            )
+        )
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
+    return records
+
+
+@transaction.atomic
+def bulk_create_accounts(actor: Actor, items: list[dict]) -> list[Account]:
+    """Up to 1,000 accounts (each as ``create_account`` takes it), all or none."""
+    return _bulk_create(actor, Account, items)
+
+
+@transaction.atomic
+def bulk_create_contacts(actor: Actor, items: list[dict]) -> list[Contact]:
+    """Up to 1,000 contacts (each as ``create_contact`` takes it), all or none."""
+    return _bulk_create(actor, Contact, items)
 
 
 # --- export ---------------------------------------------------------------------------------------

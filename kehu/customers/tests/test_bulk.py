@@ -1,0 +1,139 @@
+"""Bulk create of accounts and contacts (API and service): all or nothing, per-item errors, audit."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from kehu.audit.models import AuditEntry
+from kehu.customers import services
+from kehu.customers.models import Account, AccountContact, Contact, ContactPoint, TaggedRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, items):
+    return client.post(path, {"items": items}, content_type="application/json")
+
+
+def test_bulk_contacts_are_written_with_points_relations_tags_and_one_audit_entry_each(tenant):
+    with tenant.scope():
+        acme = services.create_account(tenant.actors["owner"], name="Acme")
+    items = [
+        {"name": "王伟", "phone": "138 0013 8000", "email": "Wang.Wei@Example.cn", "account_id": acme.pk},
+        {
+            "name": "Anna Smith",
+            "phones": [{"value": "+1 415 555 0100", "label": "mobile"}, {"value": "139 1234 5678"}],
+            "tags": ["VIP", "展会"],
+            "accounts": [{"account_id": acme.pk, "role": "decision_maker"}],
+        },
+    ]
+    response = post(tenant.api_client("owner"), "/api/v1/contacts/bulk", items)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["count"] == 2 and len(body["ids"]) == 2
+    with tenant.scope():
+        wang, anna = (Contact.objects.get(pk=pk) for pk in body["ids"])
+        assert (wang.name, wang.phone, wang.email) == ("王伟", "+8613800138000", "wang.wei@example.cn")
+        assert wang.name_pinyin == "wangwei" and wang.owner_id == tenant.users["owner"].pk
+        assert anna.phone == "+14155550100" and anna.account_id == acme.pk
+        assert services.contact_points(anna)["phones"] == [
+            {"value": "+14155550100", "label": "mobile", "is_primary": True},
+            {"value": "+8613912345678", "label": "work", "is_primary": False},
+        ]
+        assert services.relations_of(wang)[0]["account_id"] == acme.pk
+        assert services.relations_of(anna)[0]["role"] == "decision_maker"
+        assert services.tags_of(anna) == ["VIP", "展会"]
+        entries = AuditEntry.objects.filter(
+            object_type="customers.contact", object_id__in=map(str, body["ids"])
+        )
+        assert entries.count() == 2 and {e.action for e in entries} == {"create"}
+        anna_entry = entries.get(object_id=str(anna.pk))
+        assert anna_entry.changes["name"] == [None, "Anna Smith"]
+        assert anna_entry.changes["tags"] == [[], ["VIP", "展会"]]
+        assert anna_entry.api_key_prefix  # written through an API key: the trail says which
+
+
+def test_one_bad_item_saves_nothing_and_every_error_names_its_item(tenant):
+    items = [
+        {"name": "好的"},
+        {"name": "Bad phone", "phone": "123"},
+        {"name": "", "email": "nope"},
+    ]
+    response = post(tenant.api_client("owner"), "/api/v1/contacts/bulk", items)
+    assert response.status_code == 422
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert fields == {"items.1.phone", "items.2.name", "items.2.email"}
+    with tenant.scope():
+        assert not Contact.objects.exists()
+        assert not AuditEntry.objects.filter(object_type="customers.contact").exists()
+
+
+def test_unknown_account_of_an_item_is_an_item_error(tenant, other_tenant):
+    with other_tenant.scope():
+        foreign = services.create_account(other_tenant.actors["owner"], name="Globex account")
+    response = post(
+        tenant.api_client("owner"), "/api/v1/contacts/bulk", [{"name": "A", "account_id": foreign.pk}]
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "items.0.account_id"
+
+
+def test_limits_empty_and_more_than_1000_are_refused(tenant):
+    client = tenant.api_client("owner")
+    assert post(client, "/api/v1/accounts/bulk", []).status_code == 422
+    too_many = post(client, "/api/v1/accounts/bulk", [{"name": f"A{i}"} for i in range(1001)])
+    assert too_many.status_code == 422
+    assert too_many.json()["error"]["details"][0]["field"].startswith("items")
+
+
+def test_bulk_accounts_and_permissions(tenant):
+    ok = post(
+        tenant.api_client("sales"), "/api/v1/accounts/bulk", [{"name": "甲"}, {"name": "乙", "city": "上海"}]
+    )
+    assert ok.status_code == 201, ok.content
+    with tenant.scope():
+        accounts = list(Account.objects.filter(pk__in=ok.json()["ids"]).order_by("pk"))
+        assert [a.name for a in accounts] == ["甲", "乙"]
+        assert {a.owner_id for a in accounts} == {tenant.users["sales"].pk}
+        assert AuditEntry.objects.filter(object_type="customers.account", action="create").count() == 2
+    # Marketing may view customers but not create them.
+    refused = post(tenant.api_client("marketing"), "/api/v1/accounts/bulk", [{"name": "丙"}])
+    assert refused.status_code == 403
+    unauthenticated = post(tenant.api_client("owner").__class__(), "/api/v1/contacts/bulk", [{"name": "丁"}])
+    assert unauthenticated.status_code == 401
+
+
+def test_bulk_created_records_stay_in_their_workspace(tenant, other_tenant):
+    response = post(other_tenant.api_client("owner"), "/api/v1/contacts/bulk", [{"name": "Globex person"}])
+    assert response.status_code == 201
+    pk = response.json()["ids"][0]
+    assert tenant.api_client("owner").get(f"/api/v1/contacts/{pk}").status_code == 404
+    with tenant.scope():
+        assert not Contact.objects.filter(pk=pk).exists()
+
+
+def test_query_count_does_not_grow_with_the_number_of_items(tenant):
+    actor = tenant.actors["owner"]
+    with tenant.scope():
+        acme = services.create_account(actor, name="Acme")
+
+        def run(n, offset):
+            items = [
+                {
+                    "name": f"人{i}",
+                    "phone": f"139 0000 {offset + i:04d}",
+                    "account_id": acme.pk,
+                    "tags": ["批量"],
+                }
+                for i in range(n)
+            ]
+            with CaptureQueriesContext(connection) as queries:
+                services.bulk_create_contacts(actor, items)
+            return len(queries)
+
+        small, large = run(5, 0), run(50, 100)
+        # Per item only the custom-field definitions are read; every write is one batched insert.
+        assert large - small <= 45 + 5, (small, large)
+        assert ContactPoint.objects.filter(contact__isnull=False).count() == 55
+        assert AccountContact.objects.count() == 55
+        assert TaggedRecord.objects.filter(object_type="customers.contact").count() == 55
