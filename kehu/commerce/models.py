@@ -91,8 +91,9 @@ class Order(OwnedRecord):
     external_id = models.CharField(
         _("external ID"), max_length=100, blank=True, help_text=_("The order's ID in an ERP or shop")
     )
+    # An account with orders cannot be deleted: purchase history is a financial record.
     account = models.ForeignKey(
-        "customers.Account", on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+        "customers.Account", on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
     )
     contact = models.ForeignKey(
         "customers.Contact",

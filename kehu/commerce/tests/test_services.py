@@ -334,3 +334,22 @@ def test_money_places_are_checked(shop):
         shop.order(discount="0.001", lines=[{"sku": "W-1", "quantity": "1.0001"}])
     assert fields_of(exc) == {"discount", "lines.0.quantity"}
     assert Decimal("1.0001")  # keeps the import used
+
+
+def test_an_account_with_orders_cannot_be_deleted(tenant):
+    from kehu.core.errors import Conflict
+    from kehu.customers import services as customers
+    from kehu.customers.models import Account
+
+    with tenant.scope():
+        account = customers.create_account(tenant.actors["owner"], name="Has orders")
+        services.create_order(
+            tenant.actors["owner"],
+            account_id=account.pk,
+            currency="CNY",
+            lines=[{"description": "Consulting", "quantity": 1, "unit_price": "100"}],
+        )
+        with pytest.raises(Conflict) as caught:
+            customers.delete_account(tenant.actors["owner"], account)
+        assert "orders" in str(caught.value)
+        assert Account.objects.filter(pk=account.pk).exists()
