@@ -160,7 +160,11 @@ class RecordPages:
     def delete_view(self, request, pk: int):
         record = access_record(request.actor, self.model.objects.all(), pk, "delete")
         if request.method == "POST":
-            self.delete(request.actor, record)
+            try:
+                self.delete(request.actor, record)
+            except DomainError as error:
+                show_domain_error(request, error)
+                return redirect(self._url("detail", record.pk))
             messages.success(request, _("Deleted “%(name)s”.") % {"name": record})
             return redirect(self._url("list"))
         return render(request, "customers/confirm_delete.html", {"record": record, "pages": self})

@@ -353,3 +353,19 @@ def test_an_account_with_orders_cannot_be_deleted(tenant):
             customers.delete_account(tenant.actors["owner"], account)
         assert "orders" in str(caught.value)
         assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_deleting_an_account_with_orders_in_the_ui_explains_why(tenant):
+    from kehu.customers import services as customers
+
+    with tenant.scope():
+        account = customers.create_account(tenant.actors["owner"], name="Kept")
+        services.create_order(
+            tenant.actors["owner"],
+            account_id=account.pk,
+            currency="CNY",
+            lines=[{"description": "Consulting", "quantity": 1, "unit_price": "100"}],
+        )
+    response = tenant.web_client("owner").post(f"/accounts/{account.pk}/delete/", follow=True)
+    assert response.status_code == 200
+    assert "cannot be deleted" in response.content.decode()
