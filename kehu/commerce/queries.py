@@ -182,3 +182,26 @@ def feedback_summary(actor: Actor, record: Account | Contact) -> dict:
         else None,
         "complaints": figures["complaints"],
     }
+
+
+FIRST_ORDER_FIELDS = {Account.object_type: "account_id", Contact.object_type: "contact_id"}
+
+
+def first_orders(workspace, record_type: str, since: date, until: date) -> list[tuple[int, date]]:
+    """(record id, date of its first counted order) for records whose first order fell in [since, until].
+
+    Feeds the follow-up plans' "after the first order" trigger (registered in ``apps.py``). Only
+    records with an order in the window can qualify, so the grouping runs over those alone.
+    """
+    field = FIRST_ORDER_FIELDS.get(record_type)
+    if field is None:
+        return []
+    counted = Order.objects.filter(workspace=workspace, status__in=REVENUE_STATUSES).exclude(**{field: None})
+    in_window = counted.filter(order_date__gte=since, order_date__lte=until).values(field)
+    return list(
+        counted.filter(**{f"{field}__in": in_window})
+        .values(field)
+        .annotate(first=Min("order_date"))
+        .filter(first__gte=since, first__lte=until)
+        .values_list(field, "first")
+    )

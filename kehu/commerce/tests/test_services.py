@@ -369,3 +369,53 @@ def test_deleting_an_account_with_orders_in_the_ui_explains_why(tenant):
     response = tenant.web_client("owner").post(f"/accounts/{account.pk}/delete/", follow=True)
     assert response.status_code == 200
     assert "cannot be deleted" in response.content.decode()
+
+
+def test_follow_up_plan_after_first_order_reads_real_orders(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kehu.activities import plans
+    from kehu.activities.models import Task
+    from kehu.customers import services as customers
+
+    owner = tenant.actors["owner"]
+    today = timezone.localdate()
+    line = [{"description": "Box", "quantity": 1, "unit_price": "10"}]
+    with tenant.scope():
+        new_buyer = customers.create_account(owner, name="First-time buyer")
+        old_buyer = customers.create_account(owner, name="Long-time buyer")
+        drafting = customers.create_account(owner, name="Only a draft")
+        week_ago = today - timedelta(days=7)
+        services.create_order(
+            owner,
+            account_id=new_buyer.pk,
+            currency="CNY",
+            status="confirmed",
+            order_date=week_ago,
+            lines=line,
+        )
+        services.create_order(
+            owner,
+            account_id=old_buyer.pk,
+            currency="CNY",
+            status="paid",
+            order_date=today - timedelta(days=400),
+            lines=line,
+        )
+        services.create_order(
+            owner, account_id=old_buyer.pk, currency="CNY", status="paid", order_date=week_ago, lines=line
+        )
+        services.create_order(owner, account_id=drafting.pk, currency="CNY", order_date=week_ago, lines=line)
+        plan = plans.create_plan(
+            tenant.actors["admin"],
+            name="Thank-you call",
+            trigger="after_first_order",
+            interval=7,
+            task_title="Call {name}",
+        )
+        assert plans.run_plan(plan) == 1
+        assert list(Task.objects.filter(created_by_plan=plan).values_list("title", flat=True)) == [
+            "Call First-time buyer"
+        ]
