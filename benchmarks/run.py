@@ -12,6 +12,7 @@ See benchmarks/README.md.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -100,7 +101,9 @@ def prepare(workspace_slug: str) -> dict:
     with scopes_disabled():
         memberships = {
             m.user.email: m
-            for m in Membership.objects.select_related("user", "role", "workspace").filter(workspace=workspace)
+            for m in Membership.objects.select_related("user", "role", "workspace").filter(
+                workspace=workspace
+            )
         }
     admin = memberships[f"admin@{workspace_slug}.test"]
     sales = memberships[f"sales01@{workspace_slug}.test"]
@@ -111,7 +114,9 @@ def prepare(workspace_slug: str) -> dict:
         info["contacts"] = Contact.objects.count()
         info["accounts"] = Account.objects.count()
         # A contact from the middle of the table: its phone (national format) and email.
-        middle = Contact.objects.filter(phone__startswith="+86").order_by("pk")[info["contacts"] // 2 :].first()
+        middle = (
+            Contact.objects.filter(phone__startswith="+86").order_by("pk")[info["contacts"] // 2 :].first()
+        )
         info["phone"] = display_phone(middle.phone, workspace.default_region)
         info["email"] = middle.email
         own = Contact.objects.filter(owner=sales.user, phone__startswith="+86").order_by("-pk").first()
@@ -156,26 +161,59 @@ def scenarios(info: dict) -> list[dict]:
         ("contacts list, first page", "admin", "GET", "/api/v1/contacts", LIST_TARGET),
         ("accounts list, first page", "admin", "GET", "/api/v1/accounts", LIST_TARGET),
         ("accounts filtered by city", "admin", "GET", f"/api/v1/accounts?city={q('上海')}", LIST_TARGET),
-        ("contacts filtered by custom field", "admin", "GET", "/api/v1/contacts?custom.level=vip", LIST_TARGET),
-        ("accounts filtered by custom field", "admin", "GET", "/api/v1/accounts?custom.tier=key", LIST_TARGET),
+        (
+            "contacts filtered by custom field",
+            "admin",
+            "GET",
+            "/api/v1/contacts?custom.level=vip",
+            LIST_TARGET,
+        ),
+        (
+            "accounts filtered by custom field",
+            "admin",
+            "GET",
+            "/api/v1/accounts?custom.tier=key",
+            LIST_TARGET,
+        ),
         ("search Chinese name 王伟", "admin", "GET", f"/api/v1/contacts?q={q('王伟')}", LIST_TARGET),
         ("search Chinese name 欧阳", "admin", "GET", f"/api/v1/contacts?q={q('欧阳')}", LIST_TARGET),
         ("search pinyin zhangwei", "admin", "GET", "/api/v1/contacts?q=zhangwei", LIST_TARGET),
         ("search Latin name part 'johnson'", "admin", "GET", "/api/v1/contacts?q=johnson", LIST_TARGET),
-        ("search phone (national format)", "admin", "GET", f"/api/v1/contacts?q={q(info['phone'])}", LIST_TARGET),
+        (
+            "search phone (national format)",
+            "admin",
+            "GET",
+            f"/api/v1/contacts?q={q(info['phone'])}",
+            LIST_TARGET,
+        ),
         ("search email", "admin", "GET", f"/api/v1/contacts?q={q(info['email'])}", LIST_TARGET),
         ("search account name 科技", "admin", "GET", f"/api/v1/accounts?q={q('科技')}", LIST_TARGET),
         ("contacts page (HTML)", "admin", "GET", "/contacts/", LIST_TARGET),
         ("contacts page search 王伟 (HTML)", "admin", "GET", f"/contacts/?q={q('王伟')}", LIST_TARGET),
-        (f"360 view API ({info['timeline_entries']} timeline entries)", "admin", "GET",
-         f"/api/v1/accounts/{info['account_id']}/360", VIEW_TARGET),
+        (
+            f"360 view API ({info['timeline_entries']} timeline entries)",
+            "admin",
+            "GET",
+            f"/api/v1/accounts/{info['account_id']}/360",
+            VIEW_TARGET,
+        ),
         ("account page (HTML, 360 view)", "admin", "GET", f"/accounts/{info['account_id']}/", VIEW_TARGET),
         ("sales 'own': contacts list", "sales", "GET", "/api/v1/contacts", LIST_TARGET),
         ("sales 'own': search 王伟", "sales", "GET", f"/api/v1/contacts?q={q('王伟')}", LIST_TARGET),
-        ("sales 'own': search phone", "sales", "GET", f"/api/v1/contacts?q={q(info['sales_phone'])}",
-         LIST_TARGET),
-        ("sales 'own': 360 view API", "sales", "GET", f"/api/v1/accounts/{info['sales_account_id']}/360",
-         VIEW_TARGET),
+        (
+            "sales 'own': search phone",
+            "sales",
+            "GET",
+            f"/api/v1/contacts?q={q(info['sales_phone'])}",
+            LIST_TARGET,
+        ),
+        (
+            "sales 'own': 360 view API",
+            "sales",
+            "GET",
+            f"/api/v1/accounts/{info['sales_account_id']}/360",
+            VIEW_TARGET,
+        ),
     ]
     return [dict(name=n, actor=a, method=m, path=p, target=t) for n, a, m, p, t in s]
 
@@ -185,13 +223,15 @@ def bulk_payload(run: int, i0: int, n: int = 1000) -> dict:
     given = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋"]
     items = []
     for i in range(i0, i0 + n):
-        items.append({
-            "name": surnames[i % 10] + given[i % 8],
-            "email": f"bulk{run}.{i}@example.org",
-            "phone": f"139 {run % 10000:04d} {i % 10000:04d}",
-            "job_title": "采购经理",
-            "custom": {"level": "b"},
-        })
+        items.append(
+            {
+                "name": surnames[i % 10] + given[i % 8],
+                "email": f"bulk{run}.{i}@example.org",
+                "phone": f"139 {run % 10000:04d} {i % 10000:04d}",
+                "job_title": "采购经理",
+                "custom": {"level": "b"},
+            }
+        )
     return {"items": items}
 
 
@@ -221,12 +261,18 @@ def summarize(scenario: dict, latencies: list[float], statuses: dict, concurrenc
     p95 = percentile(latencies, 95)
     ok = all(200 <= s < 300 for s in statuses)
     return {
-        "scenario": scenario["name"], "actor": scenario["actor"], "path": scenario.get("path", ""),
-        "concurrency": concurrency, "n": len(latencies),
-        "p50": round(percentile(latencies, 50), 1), "p95": round(p95, 1),
-        "p99": round(percentile(latencies, 99), 1), "max": round(max(latencies), 1),
+        "scenario": scenario["name"],
+        "actor": scenario["actor"],
+        "path": scenario.get("path", ""),
+        "concurrency": concurrency,
+        "n": len(latencies),
+        "p50": round(percentile(latencies, 50), 1),
+        "p95": round(p95, 1),
+        "p99": round(percentile(latencies, 99), 1),
+        "max": round(max(latencies), 1),
         "mean": round(statistics.fmean(latencies), 1),
-        "target": scenario["target"], "statuses": {str(k): v for k, v in statuses.items()},
+        "target": scenario["target"],
+        "statuses": {str(k): v for k, v in statuses.items()},
         "pass": ok and p95 <= scenario["target"],
     }
 
@@ -267,18 +313,31 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def print_table(results: list[dict]) -> str:
     headers = ["scenario", "actor", "c", "n", "p50", "p95", "p99", "max", "target", "result"]
-    rows = [[r["scenario"], r["actor"], str(r["concurrency"]), str(r["n"]), f"{r['p50']:.1f}",
-             f"{r['p95']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.1f}", f"≤ {r['target']:.0f}",
-             ("pass" if r["pass"] else "MISS") + ("" if all(s.startswith("2") for s in r["statuses"])
-                                                   else f" {r['statuses']}")]
-            for r in results]
+    rows = [
+        [
+            r["scenario"],
+            r["actor"],
+            str(r["concurrency"]),
+            str(r["n"]),
+            f"{r['p50']:.1f}",
+            f"{r['p95']:.1f}",
+            f"{r['p99']:.1f}",
+            f"{r['max']:.1f}",
+            f"≤ {r['target']:.0f}",
+            ("pass" if r["pass"] else "MISS")
+            + ("" if all(s.startswith("2") for s in r["statuses"]) else f" {r['statuses']}"),
+        ]
+        for r in results
+    ]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=200, help="Requests per scenario and mode.")
     parser.add_argument("--bulk-requests", type=int, default=10, help="Bulk calls of 1,000 contacts.")
     parser.add_argument("--warmup", type=int, default=10)
@@ -286,7 +345,9 @@ def main() -> None:
     parser.add_argument("--workspace", default="bench")
     parser.add_argument("--only", default="", help="Run the scenarios whose name contains this text.")
     parser.add_argument("--no-concurrent", action="store_true", help="Skip the 2-client round.")
-    parser.add_argument("--out", default="", help="Results file (default benchmarks/results/<db>-<date>.json)")
+    parser.add_argument(
+        "--out", default="", help="Results file (default benchmarks/results/<db>-<date>.json)"
+    )
     args = parser.parse_args()
 
     setup_django()
@@ -294,8 +355,11 @@ def main() -> None:
 
     vendor = connection.vendor
     info = prepare(args.workspace)
-    print(f"{vendor}: {info['contacts']:,} contacts, {info['accounts']:,} accounts; 360 account "
-          f"{info['account_id']} with {info['timeline_entries']} timeline entries", flush=True)
+    print(
+        f"{vendor}: {info['contacts']:,} contacts, {info['accounts']:,} accounts; 360 account "
+        f"{info['account_id']} with {info['timeline_entries']} timeline entries",
+        flush=True,
+    )
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)  # as `kehu serve` does
@@ -317,9 +381,12 @@ def main() -> None:
             for concurrency in modes:
                 result = measure(port, key, scenario, args.requests, concurrency)
                 results.append(result)
-                print(f"  {result['scenario']:<45} c={concurrency} p50={result['p50']:7.1f} "
-                      f"p95={result['p95']:7.1f} max={result['max']:7.1f} "
-                      f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}", flush=True)
+                print(
+                    f"  {result['scenario']:<45} c={concurrency} p50={result['p50']:7.1f} "
+                    f"p95={result['p95']:7.1f} max={result['max']:7.1f} "
+                    f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}",
+                    flush=True,
+                )
         if not args.only or "bulk" in args.only.lower():
             results.append(bulk(port, keys["admin"], args.bulk_requests))
     finally:
@@ -327,21 +394,41 @@ def main() -> None:
     table = print_table(results)
     print()
     print(table)
-    out = Path(args.out) if args.out else (
-        ROOT / "benchmarks" / "results" / f"{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
+    print(
+        f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        f"(other processes on the machine inflate latencies)"
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else (ROOT / "benchmarks" / "results" / f"{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json")
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "database": vendor, "date": datetime.now(UTC).isoformat(), "machine": machine(),
-        "data": {k: v for k, v in info.items() if not k.endswith("_key")},
-        "requests": args.requests, "results": results,
-    }, ensure_ascii=False, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "database": vendor,
+                "date": datetime.now(UTC).isoformat(),
+                "machine": machine(),
+                "data": {k: v for k, v in info.items() if not k.endswith("_key")},
+                "requests": args.requests,
+                "results": results,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     print(f"\nwritten to {out}")
 
 
 def bulk(port: int, key: str, n: int) -> dict:
-    scenario = {"name": "bulk create 1,000 contacts", "actor": "admin", "method": "POST",
-                "path": "/api/v1/contacts/bulk", "target": BULK_TARGET}
+    scenario = {
+        "name": "bulk create 1,000 contacts",
+        "actor": "admin",
+        "method": "POST",
+        "path": "/api/v1/contacts/bulk",
+        "target": BULK_TARGET,
+    }
     client = Client(port, key)
     run = int(time.time()) % 10000
     latencies, statuses = [], {}
@@ -352,8 +439,11 @@ def bulk(port: int, key: str, n: int) -> dict:
         latencies.append(ms)
         statuses[status] = statuses.get(status, 0) + 1
     result = summarize(scenario, latencies, statuses, 1)
-    print(f"  {scenario['name']:<45} c=1 p50={result['p50']:7.1f} p95={result['p95']:7.1f} "
-          f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}", flush=True)
+    print(
+        f"  {scenario['name']:<45} c=1 p50={result['p50']:7.1f} p95={result['p95']:7.1f} "
+        f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}",
+        flush=True,
+    )
     return result
 
 
@@ -361,13 +451,19 @@ def machine() -> dict:
     import platform
 
     cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "system": platform.platform()}
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
 
 
 if __name__ == "__main__":
