@@ -9,6 +9,7 @@ from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
 from kehu.customfields.api import router as customfields_router
+from kehu.listviews.api import router as listviews_router
 from kehu.workspaces.api import router as workspaces_router
 
 api = KehuAPI(
@@ -24,5 +25,6 @@ api.add_router("", workspaces_router)
 api.add_router("", audit_router)
 api.add_router("", customers_router)
 api.add_router("", customfields_router)
+api.add_router("", listviews_router)
 api.add_router("", activities_router)
 api.add_router("", commerce_router)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "kehu.workspaces",
     "kehu.audit",
     "kehu.customfields",
+    "kehu.listviews",
     "kehu.customers",
     "kehu.activities",
     "kehu.commerce",

@@ -8,6 +8,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kehu.core.api import InputSchema, actor_of, keyset, patch_schema
 from kehu.customfields.api import custom_field, custom_resolver
 from kehu.customfields.queries import apply_params as apply_custom_filters
+from kehu.listviews.api import apply_api_filters
 from kehu.workspaces.access import access_record
 
 from . import services
@@ -205,9 +206,10 @@ def _filter(qs, filters: Schema, exclude: tuple[str, ...] = ("q",)):
 @keyset(orderings=("created_at", "name", "updated_at"), default="-created_at")
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
     """Also filters on custom fields: ``?custom.<key>=v``, ``?custom.<key>__gte=v`` (lt, lte, gt, ne,
-    contains, in, isnull)."""
+    contains, in, isnull), and by ``?filters=<JSON filter spec>`` (AND/OR groups, docs/lists.md)."""
     actor = actor_of(request)
-    return apply_custom_filters(actor, _filter(accounts_for(actor, filters.q), filters), request.GET)
+    records = apply_custom_filters(actor, _filter(accounts_for(actor, filters.q), filters), request.GET)
+    return apply_api_filters(actor, records, request)
 
 
 @router.post("/accounts", response={201: AccountDetailOut}, summary="Create an account")
@@ -271,9 +273,10 @@ def delete_account(request: HttpRequest, account_id: int):
 @keyset(orderings=("created_at", "name", "updated_at"), default="-created_at")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     """Also filters on custom fields: ``?custom.<key>=v``, ``?custom.<key>__gte=v`` (lt, lte, gt, ne,
-    contains, in, isnull)."""
+    contains, in, isnull), and by ``?filters=<JSON filter spec>`` (AND/OR groups, docs/lists.md)."""
     actor = actor_of(request)
-    return apply_custom_filters(actor, _filter(contacts_for(actor, filters.q), filters), request.GET)
+    records = apply_custom_filters(actor, _filter(contacts_for(actor, filters.q), filters), request.GET)
+    return apply_api_filters(actor, records, request)
 
 
 @router.post("/contacts", response={201: ContactDetailOut}, summary="Create a contact")

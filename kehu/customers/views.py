@@ -17,9 +17,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kehu.core.api import keyset_page
 from kehu.core.errors import DomainError
 from kehu.customfields.web import list_state as custom_list_state
+from kehu.listviews.web import list_state, page, toolbar_context
 from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
 
@@ -74,12 +74,11 @@ class RecordPages:
         query = request.GET.get("q", "").strip()[:200]
         tag = request.GET.get("tag", "").strip()[:50]
         records, custom_state = custom_list_state(request, self.query(request.actor, query))
-        rows, next_cursor = keyset_page(
-            with_tag(records, tag) if tag else records,
-            ordering="-created_at",
-            limit=PAGE_SIZE,
-            cursor=request.GET.get("cursor") or None,
-        )
+        state = list_state(request, self.model.object_type)  # filters, sort, columns, saved view
+        for name in ("tag", "cf_key", "cf_op", "cf_value"):  # kept in "load more" and toolbar links
+            if request.GET.get(name):
+                state.explicit[name] = request.GET[name]
+        rows, next_cursor = page(state, with_tag(records, tag) if tag else records, request.GET.get("cursor"))
         context = {
             "pages": self,
             "rows": rows,
@@ -90,6 +89,7 @@ class RecordPages:
             "can_create": request.actor.can("create", self.model.object_type),
             "can_export": request.actor.can("export", self.model.object_type),
             **custom_state.context(),
+            **toolbar_context(request, state, next_cursor=next_cursor),
         }
         template = f"customers/_{self.name}_rows.html" if request.htmx else f"customers/{self.name}_list.html"
         return render(request, template, context)
@@ -98,6 +98,7 @@ class RecordPages:
         """The current list (search applied) as CSV, streamed; needs the export permission."""
         query = request.GET.get("q", "").strip()[:200]
         records, _state = custom_list_state(request, self.query(request.actor, query))
+        records = list_state(request, self.model.object_type).apply(records)  # the list's filters too
         rows = services.export_rows(request.actor, records, description=query)
         first = next(rows)  # checks the permission and audits before any byte is sent
         writer = csv.writer(_Echo())

@@ -25,8 +25,8 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # only by string in its foreign keys. users sits above workspaces: login events are recorded in
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
 LAYERS = [
-    "core", "audit", "workspaces", "customfields", "users", "customers", "activities", "commerce", "web",
-    "operations",
+    "core", "audit", "workspaces", "customfields", "listviews", "users", "customers", "activities",
+    "commerce", "web", "operations",
 ]
 
 # Models that are the tenancy itself, or that belong to no single workspace.
