@@ -22,7 +22,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import create_record, delete_record, record, update_record
+from kehu.audit.services import diff, record, snapshot
 from kehu.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.workspaces.access import Actor, require
 
@@ -37,6 +37,53 @@ EXPORT_SYNC_LIMIT = 10_000
 MAX_BULK_IDS = 1000  # explicit selections (checked rows) per request
 CHUNK = 500
 SHARING_ROLES = {"owner", "admin", "manager"}
+
+
+# Both models have an ``object_type`` column (the list's record type); the audit would take it for
+# the entry's own type, so the entries name the model explicitly.
+AUDIT_TYPES = {SavedView: "listviews.savedview", ListJob: "listviews.listjob"}
+
+
+def _create(actor: Actor, instance):
+    instance.workspace = actor.workspace
+    instance.created_by = instance.updated_by = actor.user
+    instance.save()
+    record(
+        AuditEntry.Action.CREATE,
+        actor=actor,
+        instance=instance,
+        object_type=AUDIT_TYPES[type(instance)],
+        changes=diff({}, snapshot(instance)),
+    )
+    return instance
+
+
+def _update(actor: Actor, instance, values: dict) -> None:
+    before = snapshot(instance)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    changes = diff(before, snapshot(instance))
+    if changes:
+        instance.updated_by = actor.user
+        instance.save()
+        record(
+            AuditEntry.Action.UPDATE,
+            actor=actor,
+            instance=instance,
+            object_type=AUDIT_TYPES[type(instance)],
+            changes=changes,
+        )
+
+
+def _delete(actor: Actor, instance) -> None:
+    record(
+        AuditEntry.Action.DELETE,
+        actor=actor,
+        instance=instance,
+        object_type=AUDIT_TYPES[type(instance)],
+        changes=diff(snapshot(instance), {}),
+    )
+    instance.delete()
 
 
 def list_config(object_type: str) -> ListConfig:
@@ -131,7 +178,7 @@ def _single_default(actor: Actor, view: SavedView) -> None:
     if view.shared == SavedView.Sharing.PERSONAL:
         others = others.filter(owner_id=view.owner_id)
     for other in others.exclude(pk=view.pk):
-        update_record(actor, other, {"is_default": False})
+        _update(actor, other, {"is_default": False})
 
 
 @transaction.atomic
@@ -141,7 +188,7 @@ def create_view(actor: Actor, object_type: str, **values: Any) -> SavedView:
     require(actor, "view", object_type)
     values.setdefault("name", "")
     cleaned = _clean_view(actor, config, values)
-    view = create_record(actor, SavedView(object_type=object_type, owner=actor.user, **cleaned))
+    view = _create(actor, SavedView(object_type=object_type, owner=actor.user, **cleaned))
     _single_default(actor, view)
     return view
 
@@ -155,7 +202,7 @@ def update_view(actor: Actor, view: SavedView, **values: Any) -> SavedView:
         raise ValidationFailed(
             [FieldError("shared", _("Only the owner can make a view personal."), "forbidden")]
         )
-    update_record(actor, view, cleaned)
+    _update(actor, view, cleaned)
     _single_default(actor, view)
     return view
 
@@ -164,7 +211,7 @@ def update_view(actor: Actor, view: SavedView, **values: Any) -> SavedView:
 def delete_view(actor: Actor, view: SavedView) -> None:
     if not can_edit_view(actor, view):
         raise PermissionDenied(_("Only the owner of this view can delete it."))
-    delete_record(actor, view)
+    _delete(actor, view)
 
 
 # --- bulk actions -----------------------------------------------------------------------------------
@@ -402,7 +449,7 @@ def job_path(job: ListJob) -> Path:
 def _enqueue(actor: Actor, config: ListConfig, kind: str, params: dict, *, description: str, rows: int):
     from .tasks import run_list_job
 
-    job = create_record(
+    job = _create(
         actor,
         ListJob(
             kind=kind,

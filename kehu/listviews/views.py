@@ -85,7 +85,7 @@ def _builder_context(request, config: ListConfig, node) -> dict:
     needs_members = any(f.type == "user" for f in fields.values())
     return {
         "node": node,
-        "config": config,
+        "list_config": config,
         "fields": list(fields.values()),
         "members": member_options() if needs_members else [],
         "yes_no": YES_NO,
