@@ -27,6 +27,8 @@ from kehu.audit.models import AuditEntry
 from kehu.audit.services import create_record, delete_record, diff, record, snapshot, update_record
 from kehu.core.errors import FieldError, NotFound, ValidationFailed
 from kehu.customers.models import Account, Contact
+from kehu.customfields.queries import remembered_definitions
+from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team, Workspace
 
@@ -244,6 +246,19 @@ PRODUCT_FIELDS = (
 )
 
 
+def _custom_values(
+    actor: Actor, object_type: str, submitted, instance, errors: list[FieldError], prefix: str = ""
+) -> dict:
+    """Custom field values through the one validator every object shares; errors join ``errors``."""
+    try:
+        return clean_custom_values(
+            actor, object_type, submitted, instance=instance, partial=instance is not None
+        )
+    except ValidationFailed as failed:
+        errors.extend(FieldError(f"{prefix}{d.field}", d.message, d.code) for d in failed.details)
+        return instance.custom if instance is not None else {}
+
+
 def _clean_product(actor: Actor, values: dict, instance: Product | None = None) -> dict:
     errors: list[FieldError] = []
     creating = instance is None
@@ -262,8 +277,10 @@ def _clean_product(actor: Actor, values: dict, instance: Product | None = None) 
     for name in ("unit_price", "unit_cost"):
         if name in cleaned or creating:
             cleaned[name] = _decimal(errors, name, cleaned.get(name, 0) or 0, max_places=4)
-    if "custom" in cleaned and not isinstance(cleaned["custom"], dict):
-        errors.append(_err("custom", _("Must be an object.")))
+    if "custom" in cleaned or creating:
+        cleaned["custom"] = _custom_values(
+            actor, Product.object_type, cleaned.get("custom"), instance, errors
+        )
     if cleaned.get("sku"):
         clash = Product.objects.filter(sku=cleaned["sku"])
         if instance is not None:
@@ -557,10 +574,10 @@ def _prepare(look: _Lookups, values: dict, *, order: Order | None = None, prefix
     currency = _currency(errors, f"{prefix}currency", merged.get("currency") or base)
     out["currency"] = currency
     out["notes"] = str(merged.get("notes") or "")
-    custom = merged.get("custom") or {}
-    if not isinstance(custom, dict):
-        errors.append(_err(f"{prefix}custom", _("Must be an object.")))
-    out["custom"] = custom
+    if "custom" in values or order is None:
+        out["custom"] = _custom_values(actor, Order.object_type, values.get("custom"), order, errors, prefix)
+    else:
+        out["custom"] = order.custom
     out["owner_id"] = merged.get("owner_id") if merged.get("owner_id") is not None else actor.user.pk
     out["team_id"] = merged.get("team_id")
     if out["owner_id"] not in look.owners and ("owner_id" in values or order is None):
@@ -724,7 +741,8 @@ def bulk_create_orders(actor: Actor, items: list[dict]) -> list[Order]:
             [_err("items", _("At most %(n)s orders per call.") % {"n": MAX_BULK}, "max_items")]
         )
     look = _Lookups.load(actor, items)
-    prepared = [_prepare(look, item, prefix=f"items.{i}.") for i, item in enumerate(items)]
+    with remembered_definitions():
+        prepared = [_prepare(look, item, prefix=f"items.{i}.") for i, item in enumerate(items)]
     seen: dict[tuple[str, str], int] = {}
     for index, p in enumerate(prepared):
         for name in ("number", "external_id"):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import create_record, delete_record, diff, record, snapshot, update_record
 from kehu.core.errors import Conflict, FieldError, ValidationFailed
-from kehu.customfields.queries import export_columns
+from kehu.customfields.queries import export_columns, remembered_definitions
 from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
@@ -81,10 +81,7 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, insta
         cleaned["country"] = str(cleaned["country"]).upper()
         if cleaned["country"] not in phonenumbers.SUPPORTED_REGIONS:
             fail("country", _("Use a two-letter ISO 3166 country code, e.g. CN."))
-    if (
-        cleaned.get("owner_id") is not None
-        and not _active_member(cleaned["owner_id"])
-    ):
+    if cleaned.get("owner_id") is not None and not _active_member(cleaned["owner_id"]):
         fail("owner_id", _("The owner must be an active member of this workspace."))
     if cleaned.get("team_id") is not None and not Team.objects.filter(pk=cleaned["team_id"]).exists():
         fail("team_id", _("Unknown team."))
@@ -553,27 +550,28 @@ def _bulk_create(actor: Actor, model, items: list[dict]) -> list:
     prepared = []
     token = _bulk_memo.set({})
     try:
-        _prefetch_bulk_lookups(actor, items)
-        for i, item in enumerate(items):
-            values = dict(item)
-            lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
-            if values.get("owner_id") is None:
-                values["owner_id"] = actor.user.pk
-            try:
-                prepared.append(
-                    _validated(
-                        actor,
-                        model,
-                        values,
-                        instance=None,
-                        phones=lists["phones"],
-                        emails=lists["emails"],
-                        tags=lists["tags"],
-                        relations=lists["accounts"] if model is Contact else None,
+        with remembered_definitions():
+            _prefetch_bulk_lookups(actor, items)
+            for i, item in enumerate(items):
+                values = dict(item)
+                lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
+                if values.get("owner_id") is None:
+                    values["owner_id"] = actor.user.pk
+                try:
+                    prepared.append(
+                        _validated(
+                            actor,
+                            model,
+                            values,
+                            instance=None,
+                            phones=lists["phones"],
+                            emails=lists["emails"],
+                            tags=lists["tags"],
+                            relations=lists["accounts"] if model is Contact else None,
+                        )
                     )
-                )
-            except ValidationFailed as failed:
-                errors += [FieldError(f"items.{i}.{d.field}", d.message, d.code) for d in failed.details]
+                except ValidationFailed as failed:
+                    errors += [FieldError(f"items.{i}.{d.field}", d.message, d.code) for d in failed.details]
     finally:
         _bulk_memo.reset(token)
     if errors:
@@ -586,8 +584,9 @@ def _prefetch_bulk_lookups(actor: Actor, items: list[dict]) -> None:
     memo = _bulk_memo.get()
     owners = {item.get("owner_id") for item in items} | {actor.user.pk}
     active = set(
-        Membership.objects.filter(user_id__in=[o for o in owners if isinstance(o, int)], is_active=True)
-        .values_list("user_id", flat=True)
+        Membership.objects.filter(
+            user_id__in=[o for o in owners if isinstance(o, int)], is_active=True
+        ).values_list("user_id", flat=True)
     )
     memo.update({("member", o): o in active for o in owners if isinstance(o, int)})
     accounts = {item.get("account_id") for item in items} | {item.get("parent_id") for item in items}

@@ -8,6 +8,9 @@ narrowing first. SQLite has no JSON index here: it scans the workspace's rows wi
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -68,12 +71,32 @@ def supported_object_types() -> list:
 # --- who sees what ---------------------------------------------------------------------------------
 
 
+_remembered: ContextVar[dict | None] = ContextVar("kehu_custom_definitions", default=None)
+
+
+@contextmanager
+def remembered_definitions() -> Iterator[None]:
+    """Inside this block each object type's definitions are read once: for bulk writes, which
+    validate the custom values of up to a thousand records against the same definitions."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def definitions(object_type: str, *, include_archived: bool = False) -> list[FieldDefinition]:
     """The workspace's fields of ``object_type`` in form order (inside the workspace scope)."""
+    memo = _remembered.get()
+    if memo is not None and (object_type, include_archived) in memo:
+        return memo[(object_type, include_archived)]
     qs = FieldDefinition.objects.filter(object_type=object_type)
     if not include_archived:
         qs = qs.filter(archived_at__isnull=True)
-    return list(qs.order_by("position", "id"))
+    found = list(qs.order_by("position", "id"))
+    if memo is not None:
+        memo[(object_type, include_archived)] = found
+    return found
 
 
 def can_read(actor: Actor, definition: FieldDefinition) -> bool:

@@ -419,3 +419,50 @@ def test_follow_up_plan_after_first_order_reads_real_orders(tenant):
         assert list(Task.objects.filter(created_by_plan=plan).values_list("title", flat=True)) == [
             "Call First-time buyer"
         ]
+
+
+def test_orders_and_products_validate_custom_fields_like_every_object(tenant):
+    from kehu.customers import services as customers
+    from kehu.customfields import services as customfields
+
+    owner = tenant.actors["owner"]
+    with tenant.scope():
+        customfields.create_definition(
+            owner,
+            object_type="commerce.order",
+            key="channel",
+            label="Channel",
+            field_type="single_select",
+            required=True,
+            options={"choices": [{"value": "tmall", "label": "Tmall"}, {"value": "jd", "label": "JD"}]},
+        )
+        customfields.create_definition(
+            owner, object_type="commerce.product", key="weight_kg", label="Weight", field_type="number"
+        )
+        account = customers.create_account(owner, name="Shop buyer")
+        line = [{"description": "Tea", "quantity": 1, "unit_price": "10"}]
+        with pytest.raises(ValidationFailed) as missing:
+            services.create_order(owner, account_id=account.pk, currency="CNY", lines=line)
+        assert [d.field for d in missing.value.details] == ["custom.channel"]
+        with pytest.raises(ValidationFailed) as in_bulk:
+            services.bulk_create_orders(
+                owner,
+                [
+                    {"account_id": account.pk, "currency": "CNY", "lines": line, "custom": {"channel": "jd"}},
+                    {
+                        "account_id": account.pk,
+                        "currency": "CNY",
+                        "lines": line,
+                        "custom": {"channel": "ebay"},
+                    },
+                ],
+            )
+        assert [d.field for d in in_bulk.value.details] == ["items.1.custom.channel"]
+        order = services.create_order(
+            owner, account_id=account.pk, currency="CNY", lines=line, custom={"channel": "tmall"}
+        )
+        assert order.custom == {"channel": "tmall"}
+        with pytest.raises(ValidationFailed):
+            services.create_product(
+                owner, sku="T-1", name="Tea", unit_price="10", custom={"weight_kg": "heavy"}
+            )
