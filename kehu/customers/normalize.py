@@ -1,5 +1,7 @@
 """Normalisation of contact points: phones to E.164, emails lower-cased and validated."""
 
+from functools import lru_cache
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -49,6 +51,7 @@ def normalize_email(raw: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)  # Chinese names repeat a lot (王伟, 李娜 …): bulk imports compute each once
 def pinyin_keys(name: str) -> tuple[str, str]:
     """(full pinyin, initials) of a name, lower-case without spaces: 张伟 → ("zhangwei", "zw").
 

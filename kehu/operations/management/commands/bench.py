@@ -432,7 +432,7 @@ class Command(BaseCommand):
             self.custom_fields(workspace, actor.user)
         ws = workspace.pk
         owner_ids = [u.pk for u in sales]
-        if connection.vendor == "sqlite":
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
             with connection.cursor() as cursor:
                 # This connection only: the load is redone from scratch if the machine fails.
                 cursor.execute("PRAGMA synchronous = OFF")
