@@ -72,7 +72,8 @@ class Account(OwnedRecord):
             models.Index(fields=["workspace", "owner"], name="account_ws_owner"),
             models.Index(fields=["workspace", "name"], name="account_ws_name"),
             models.Index(fields=["workspace", "name_pinyin"], name="account_ws_pinyin"),
-            models.Index(fields=["workspace", "city"], name="account_ws_city"),
+            # City filter of the list, newest first: read in index order, no sort of the city's rows.
+            models.Index(fields=["workspace", "city", "-created_at", "-id"], name="account_ws_city_created"),
             models.Index(fields=["workspace", "parent"], name="account_ws_parent"),
         ]
 
