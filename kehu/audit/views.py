@@ -9,6 +9,8 @@ from functools import wraps
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import BooleanField
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.text import capfirst
@@ -46,21 +48,45 @@ def object_type_label(key: str) -> str:
 
 
 def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
-    """The field diff as (field, before, after) rows; tolerant of entries shaped differently."""
+    """The field diff as (field label, before, after) rows, in the reader's language.
+
+    Field names become the model's verbose names and stored choice values their labels, when the
+    entry's object type names a model; anything else is shown as stored.
+    """
+    model = _model_of(entry.object_type)
     rows = []
     if isinstance(entry.changes, dict):
         for name, value in entry.changes.items():
-            if isinstance(value, list | tuple) and len(value) == 2:
-                rows.append((name, value[0], value[1]))
-            else:
-                rows.append((name, None, value))
+            before, after = value if isinstance(value, list | tuple) and len(value) == 2 else (None, value)
+            label, shown = _field_display(model, name)
+            rows.append((label, shown(before), shown(after)))
     return rows
+
+
+def _model_of(object_type: str):
+    try:
+        return apps.get_model(object_type) if object_type.count(".") == 1 else None
+    except LookupError:
+        return None
+
+
+def _field_display(model, name: str):
+    """(label, value formatter) for one field of ``model``."""
+    try:
+        field = model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    if field is None or not hasattr(field, "verbose_name"):
+        return name, lambda v: v
+    choices = {str(k): label for k, label in (field.flatchoices or [])}
+    if isinstance(field, BooleanField):
+        return capfirst(field.verbose_name), lambda v: v if v is None else (_("Yes") if v else _("No"))
+    return capfirst(field.verbose_name), lambda v: choices.get(str(v), v) if v is not None else v
 
 
 def _present(entries) -> list[dict]:
     return [
-        {"entry": e, "changes": _changes(e), "type_label": object_type_label(e.object_type)}
-        for e in entries
+        {"entry": e, "changes": _changes(e), "type_label": object_type_label(e.object_type)} for e in entries
     ]
 
 
@@ -127,6 +153,7 @@ def record_history(request, object_type: str, object_id: str):
         .order_by("-created_at", "-id")[:PAGE_SIZE]
     )
     return render(
-        request, "audit/_record_history.html",
+        request,
+        "audit/_record_history.html",
         {"rows": _present(entries), "empty_message": _("No changes recorded yet.")},
     )

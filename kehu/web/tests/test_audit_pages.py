@@ -99,14 +99,17 @@ def test_record_history_partial(client, tenant):
 
     with tenant.scope():
         account = create_record(tenant.actors["admin"], Account(name="华为", owner=tenant.users["sales"]))
-        update_record(tenant.actors["admin"], account, {"city": "深圳"})
+        update_record(tenant.actors["admin"], account, {"city": "深圳", "kind": "individual"})
     client.force_login(tenant.users["admin"])
     response = client.get(f"/settings/audit/record/customers.account/{account.pk}/", HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert html.count('class="history-item"') == 2
-    city_row = r'<th scope="row">city</th><td class="before">.*?</td><td class="after">深圳</td>'
+    # Field names and choice values read as the UI shows them, not as stored.
+    city_row = r'<th scope="row">City</th><td class="before">.*?</td><td class="after">深圳</td>'
     assert re.search(city_row, html, re.S)
+    kind_row = r'<th scope="row">Kind</th><td class="before">Company</td><td class="after">Individual</td>'
+    assert re.search(kind_row, html, re.S)
 
 
 def test_record_history_is_admin_only_and_workspace_bound(client, tenant, other_tenant):
