@@ -211,13 +211,10 @@ def state_from_request(request, config: ListConfig) -> ListState:
         except ValidationFailed as failed:
             state.errors += failed.details
     if "cols" in get:
-        try:
-            state.columns = clean_columns(
-                actor, config, [c for c in get["cols"].split(",") if c], prefix="cols"
-            )
-            state.explicit["cols"] = ",".join(state.columns)
-        except ValidationFailed as failed:
-            state.errors += failed.details
+        # Columns this member may not read (a hidden custom field in a shared link) are left out.
+        known = all_columns(actor, config)
+        state.columns = list(dict.fromkeys(c for c in get["cols"].split(",") if c in known))[:MAX_COLUMNS]
+        state.explicit["cols"] = ",".join(state.columns)
     if not state.columns:
         known = all_columns(actor, config)
         state.columns = [c for c in default_columns(request, config) if c in known]

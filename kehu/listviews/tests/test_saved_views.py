@@ -125,7 +125,8 @@ def test_list_endpoints_accept_filter_specs(tenant):
     found = api.get("/api/v1/accounts?ordering=name&filters=" + quote(json.dumps(SPEC)))
     assert [a["name"] for a in found.json()["items"]] == ["上海一号"]
     bad = api.get("/api/v1/accounts?filters=" + quote('{"op": "and", "conditions": [{"field": "x"}]}'))
-    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "filters.conditions.0.field"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "filters.conditions.0.field"
     assert api.get("/api/v1/accounts?filters=notjson").status_code == 422
     contacts = api.get(
         "/api/v1/contacts?filters="
