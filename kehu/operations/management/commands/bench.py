@@ -291,6 +291,8 @@ def indexes_dropped(models, log):
     saved_constraints: list[tuple[str, str, str]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Fire deferred FK checks of earlier writes now: ALTER TABLE refuses pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
                    WHERE conrelid::regclass::text = ANY(%s) AND contype IN ('f', 'u')""",
