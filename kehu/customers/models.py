@@ -74,7 +74,8 @@ class Account(OwnedRecord):
             models.Index(fields=["workspace", "name_pinyin"], name="account_ws_pinyin"),
             # City filter of the list, newest first: read in index order, no sort of the city's rows.
             models.Index(fields=["workspace", "city", "-created_at", "-id"], name="account_ws_city_created"),
-            models.Index(fields=["workspace", "parent"], name="account_ws_parent"),
+            # Child accounts by name (the account page): filter and order from one index.
+            models.Index(fields=["workspace", "parent", "name"], name="account_ws_parent_name"),
         ]
 
     def __str__(self) -> str:
