@@ -69,7 +69,10 @@ class Account(OwnedRecord):
         verbose_name_plural = _("accounts")
         indexes = [
             models.Index(fields=["workspace", "-created_at", "-id"], name="account_ws_created"),
-            models.Index(fields=["workspace", "owner"], name="account_ws_owner"),
+            # "Own" scope lists (owner = me, newest first) read in index order, without a sort.
+            models.Index(
+                fields=["workspace", "owner", "-created_at", "-id"], name="account_ws_owner_created"
+            ),
             models.Index(fields=["workspace", "name"], name="account_ws_name"),
             models.Index(fields=["workspace", "name_pinyin"], name="account_ws_pinyin"),
             # City filter of the list, newest first: read in index order, no sort of the city's rows.
@@ -130,7 +133,10 @@ class Contact(OwnedRecord):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["workspace", "-created_at", "-id"], name="contact_ws_created"),
-            models.Index(fields=["workspace", "owner"], name="contact_ws_owner"),
+            # "Own" scope lists (owner = me, newest first) read in index order, without a sort.
+            models.Index(
+                fields=["workspace", "owner", "-created_at", "-id"], name="contact_ws_owner_created"
+            ),
             models.Index(fields=["workspace", "email"], name="contact_ws_email"),
             models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
             models.Index(fields=["workspace", "name"], name="contact_ws_name"),
