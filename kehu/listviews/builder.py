@@ -6,7 +6,7 @@ children append ``-<n>`` (``r-3``, ``r-3-7``); a group posts ``g.<path>.op``, a 
 "between"). Sibling order is the numeric order of ``n``.
 """
 
-import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,9 @@ INPUT_TYPES = {"number": "number", "date": "date", "datetime": "datetime-local",
 
 
 def new_path(parent: str) -> str:
-    return f"{parent}-{secrets.randbelow(10**9)}"
+    """A child path that sorts after its existing siblings (rows keep the order they were added in):
+    rendered rows are numbered 0, 1, 2 …, added ones by the clock in milliseconds."""
+    return f"{parent}-{time.time_ns() // 1_000_000 % 10**10}"
 
 
 def depth_of(path: str) -> int:
