@@ -44,7 +44,9 @@ def granian_command(
         sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws",
         "--host", host, "--port", str(port), "--workers", str(workers),
         # Threads per worker for blocking Django code; more would only queue on the database.
-        "--blocking-threads", str(threads), "--backpressure", str(threads),
+        # No --backpressure: capped at the thread count it left browser requests for static files
+        # hanging on kept-alive connections (about one page load in three, in Chromium).
+        "--blocking-threads", str(threads),
         "--access-log" if access_log else "--no-access-log",
         WSGI_TARGET,
     ]
