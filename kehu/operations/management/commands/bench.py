@@ -12,6 +12,7 @@ tables are dropped for the load and re-created afterwards (also when the load fa
 ``run`` starts the benchmark runner ``benchmarks/run.py`` (see ``benchmarks/README.md``).
 """
 
+import argparse
 import itertools
 import json
 import random
@@ -355,14 +356,14 @@ class Command(BaseCommand):
         gen.add_argument("--seed", type=int, default=42)
         gen.add_argument("--workspace", default="bench")
         run = actions.add_parser("run", help="Run benchmarks/run.py (arguments after -- go to it).")
-        run.add_argument("args", nargs="*")
+        run.add_argument("runner_args", nargs=argparse.REMAINDER, help="Options of benchmarks/run.py.")
 
     def handle(self, *args, **options):
         if options["action"] == "run":
             script = Path(__file__).resolve().parents[4] / "benchmarks" / "run.py"
             if not script.exists():
                 raise CommandError(f"{script} not found: run from a source checkout.")
-            sys.argv = [str(script), *options["args"]]
+            sys.argv = [str(script), *[a for a in options["runner_args"] if a != "--"]]
             runpy.run_path(str(script), run_name="__main__")
             return
         self.generate(options)
