@@ -34,6 +34,8 @@ def test_filter_with_two_conditions_saved_as_a_view_and_reopened(
     first.locator("input.fb-value").fill("上海")
     page.locator("#filter-builder .fb-add-condition").first.click()
     expect(page.locator("#filter-builder .fb-condition")).to_have_count(2)
+    # A row htmx has just inserted listens for changes only once it has settled.
+    expect(page.locator("#filter-builder .htmx-added, #filter-builder .htmx-settling")).to_have_count(0)
     second = page.locator("#filter-builder .fb-condition").nth(1)
     second.locator(".fb-field").select_option("kind")
     second = page.locator("#filter-builder .fb-condition").nth(1)
