@@ -12,6 +12,7 @@ from .models import AuditEntry
 
 MASK = "••••••"
 SECRET_MARKERS = ("password", "secret", "token", "key_hash", "api_key")
+EMPTY_VALUES = ("", None, {}, [])  # a new record's blank fields say nothing worth keeping
 IGNORED_FIELDS = {"updated_at", "updated_by", "created_at", "created_by", "workspace"}
 
 
@@ -35,6 +36,8 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
     for f in instance._meta.concrete_fields:
         if f.name in IGNORED_FIELDS or f.primary_key or (fields is not None and f.name not in fields):
             continue
+        if not f.editable and not is_secret(f.name):
+            continue  # derived values (pinyin keys, totals) follow from the audited ones
         values[f.name] = _plain(getattr(instance, f.attname))
     return values
 
@@ -97,7 +100,7 @@ def create_record[M: models.Model](actor, instance: M) -> M:
     instance.workspace = actor.workspace
     instance.created_by = instance.updated_by = actor.user
     instance.save()
-    after = snapshot(instance)
+    after = {name: value for name, value in snapshot(instance).items() if value not in EMPTY_VALUES}
     record(AuditEntry.Action.CREATE, actor=actor, instance=instance, changes=diff({}, after))
     return instance
 

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BooleanField
+from django.db.models import BooleanField, ForeignKey
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.text import capfirst
@@ -63,6 +63,20 @@ def _changes(entry: AuditEntry) -> list[tuple[str, object, object]]:
     return rows
 
 
+def _related_label(model, pk):
+    """The name of a referenced record (an owner, a team …), or its id when it is gone.
+
+    Read through the model's default manager, so a scoped model answers only inside this workspace.
+    """
+    if pk is None:
+        return None
+    try:
+        found = model._default_manager.filter(pk=pk).first()
+    except (TypeError, ValueError):
+        found = None
+    return str(found) if found is not None else pk
+
+
 def _model_of(object_type: str):
     try:
         return apps.get_model(object_type) if object_type.count(".") == 1 else None
@@ -79,6 +93,8 @@ def _field_display(model, name: str):
     if field is None or not hasattr(field, "verbose_name"):
         return name, lambda v: v
     choices = {str(k): label for k, label in (field.flatchoices or [])}
+    if isinstance(field, ForeignKey):
+        return capfirst(field.verbose_name), lambda v: _related_label(field.related_model, v)
     if isinstance(field, BooleanField):
         return capfirst(field.verbose_name), lambda v: v if v is None else (_("Yes") if v else _("No"))
     return capfirst(field.verbose_name), lambda v: choices.get(str(v), v) if v is not None else v

@@ -23,9 +23,16 @@ def many_entries(tenant):
     base = timezone.now() - timedelta(days=1)
     with scopes_disabled():
         AuditEntry.objects.bulk_create(
-            AuditEntry(workspace=tenant.workspace, created_at=base + timedelta(seconds=i), action="update",
-                       object_type="customers.account", object_id=str(i), actor=tenant.users["sales"],
-                       actor_label="sales@acme.test", changes={"name": [f"old {i}", f"new {i}"]})
+            AuditEntry(
+                workspace=tenant.workspace,
+                created_at=base + timedelta(seconds=i),
+                action="update",
+                object_type="customers.account",
+                object_id=str(i),
+                actor=tenant.users["sales"],
+                actor_label="sales@acme.test",
+                changes={"name": [f"old {i}", f"new {i}"]},
+            )
             for i in range(120)
         )
     return tenant
@@ -110,6 +117,10 @@ def test_record_history_partial(client, tenant):
     assert re.search(city_row, html, re.S)
     kind_row = r'<th scope="row">Kind</th><td class="before">Company</td><td class="after">Individual</td>'
     assert re.search(kind_row, html, re.S)
+    owner = tenant.users["sales"]
+    owner_cell = re.escape(str(owner))
+    owner_row = rf'<th scope="row">Owner</th><td class="before">.*?</td><td class="after">{owner_cell}</td>'
+    assert re.search(owner_row, html, re.S)  # the person, not their id
 
 
 def test_record_history_is_admin_only_and_workspace_bound(client, tenant, other_tenant):
