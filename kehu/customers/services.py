@@ -18,7 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import create_record, delete_record, diff, record, snapshot, update_record
+from kehu.audit.services import (
+    EMPTY_VALUES,
+    create_record,
+    delete_record,
+    diff,
+    record,
+    snapshot,
+    update_record,
+)
 from kehu.core.errors import Conflict, FieldError, ValidationFailed
 from kehu.customfields.queries import export_columns, remembered_definitions
 from kehu.customfields.services import clean_custom_values
@@ -598,66 +606,81 @@ def _prefetch_bulk_lookups(actor: Actor, items: list[dict]) -> None:
 
 
 def _bulk_write(actor: Actor, model, prepared: list) -> list:
+    """Insert the validated records and their points, relations, tags and audit entries.
+
+    The dependent rows get plain ids (``contact_id=``, ``workspace_id=``) instead of instances:
+    1,000 records have 2,000+ of them, and the related-object descriptors and save checks
+    of instances cost more than the inserts themselves.
+    """
     user, workspace = actor.user, actor.workspace
+    user_id, workspace_id = user.pk, workspace.pk
     now = timezone.now()
     records = [
         model(**cleaned, workspace=workspace, created_by=user, updated_by=user, created_at=now)
         for cleaned, _points, _tags, _relations in prepared
     ]
-    model.objects.bulk_create(records, batch_size=500)
-    owner_field = "account" if model is Account else "contact"
-    ContactPoint.objects.bulk_create(
-        [
-            ContactPoint(
-                workspace=workspace, kind=kind, created_by=user, updated_by=user, **{owner_field: r}, **p
-            )
-            for r, (_cleaned, points, _tags, _relations) in zip(records, prepared, strict=True)
-            for kind, items in points.items()
-            for p in items or []
-        ],
-        batch_size=1000,
-    )
-    if model is Contact:
-        relations = []
-        for r, (_cleaned, _points, _tags, items) in zip(records, prepared, strict=True):
-            if items is None and r.account_id is not None:
-                items = [{"account_id": r.account_id, "role": AccountContact.Role.USER, "is_primary": True}]
-            relations += [
-                AccountContact(workspace=workspace, contact=r, created_by=user, **item)
-                for item in items or []
+    model.objects.bulk_create(records, batch_size=1000)
+    owner_field = "account_id" if model is Account else "contact_id"
+    points, relations, tagged_names, entries = [], [], [], []
+    for r, (_cleaned, points_, names_, relation_items) in zip(records, prepared, strict=True):
+        owner = {owner_field: r.pk}
+        for kind, items in points_.items():
+            points += [
+                ContactPoint(
+                    workspace_id=workspace_id,
+                    kind=kind,
+                    created_by_id=user_id,
+                    updated_by_id=user_id,
+                    **owner,
+                    **p,
+                )
+                for p in items or []
             ]
+        if model is Contact:
+            if relation_items is None and r.account_id is not None:
+                relation_items = [
+                    {"account_id": r.account_id, "role": AccountContact.Role.USER, "is_primary": True}
+                ]
+            relations += [
+                AccountContact(workspace_id=workspace_id, contact_id=r.pk, created_by_id=user_id, **item)
+                for item in relation_items or []
+            ]
+        tagged_names += [(r.pk, name) for name in names_ or []]
+    ContactPoint.objects.bulk_create(points, batch_size=2000)
+    if relations:
         AccountContact.objects.bulk_create(relations, batch_size=1000)
-    names = sorted({name for _c, _p, tags, _r in prepared for name in tags or []})
-    tags = {t.name: t for t in Tag.objects.filter(name__in=names)}
-    missing = [Tag(workspace=workspace, name=name, created_by=user) for name in names if name not in tags]
-    for tag in Tag.objects.bulk_create(missing):
-        tags[tag.name] = tag
-    TaggedRecord.objects.bulk_create(
-        [
-            TaggedRecord(
-                workspace=workspace,
-                tag=tags[name],
-                object_type=model.object_type,
-                object_id=r.pk,
-                created_by=user,
-            )
-            for r, (_cleaned, _points, names_, _relations) in zip(records, prepared, strict=True)
-            for name in names_ or []
-        ],
-        batch_size=1000,
-    )
-    # One audit entry per record, as a single create writes it (its values, plus its tags).
-    entries = []
+    if tagged_names:
+        names = sorted({name for _pk, name in tagged_names})
+        tags = {t.name: t for t in Tag.objects.filter(name__in=names)}
+        missing = [Tag(workspace=workspace, name=name, created_by=user) for name in names if name not in tags]
+        for tag in Tag.objects.bulk_create(missing):
+            tags[tag.name] = tag
+        TaggedRecord.objects.bulk_create(
+            [
+                TaggedRecord(
+                    workspace_id=workspace_id,
+                    tag_id=tags[name].pk,
+                    object_type=model.object_type,
+                    object_id=pk,
+                    created_by_id=user_id,
+                )
+                for pk, name in tagged_names
+            ],
+            batch_size=1000,
+        )
+    # One audit entry per record with the changes ``create_record`` writes for a single create
+    # (its filled-in values), plus its tags.
+    key_prefix = actor.api_key.prefix if actor.api_key else ""
     for r, (_cleaned, _points, names_, _relations) in zip(records, prepared, strict=True):
-        changes = diff({}, snapshot(r))
+        changes = diff({}, {k: v for k, v in snapshot(r).items() if v not in EMPTY_VALUES})
         if names_:
             changes["tags"] = [[], names_]
         entries.append(
             AuditEntry(
-                workspace=workspace,
-                actor=user,
+                workspace_id=workspace_id,
+                actor_id=user_id,
                 actor_label=str(user.email),
-                api_key_prefix=actor.api_key.prefix if actor.api_key else "",
+                api_key_prefix=key_prefix,
                 action=AuditEntry.Action.CREATE,
                 object_type=model.object_type,
                 object_id=str(r.pk),
@@ -666,7 +689,7 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
                 created_at=now,
             )
         )
-    AuditEntry.objects.bulk_create(entries, batch_size=500)
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
     return records
 
 

@@ -137,3 +137,31 @@ def test_query_count_does_not_grow_with_the_number_of_items(tenant):
         assert ContactPoint.objects.filter(contact__isnull=False).count() == 55
         assert AccountContact.objects.count() == 55
         assert TaggedRecord.objects.filter(object_type="customers.contact").count() == 55
+
+
+def test_bulk_audit_entry_records_the_same_changes_as_a_single_create(tenant):
+    actor = tenant.actors["owner"]
+    values = {
+        "name": "李娜",
+        "phone": "139 1111 2222",
+        "email": "li.na@example.cn",
+        "job_title": "采购经理",
+        "consent_email": True,
+        "social": {"wechat": "lina"},
+        "birthday": "1990-05-01",
+    }
+    with tenant.scope():
+        acme = services.create_account(actor, name="Acme")
+        single = services.create_contact(actor, account_id=acme.pk, **values)
+        (bulk,) = services.bulk_create_contacts(actor, [{**values, "account_id": acme.pk}])
+        entries = {
+            e.object_id: e.changes
+            for e in AuditEntry.objects.filter(
+                object_type="customers.contact", action="create", object_id__in=[single.pk, bulk.pk]
+            )
+        }
+    single_changes, bulk_changes = entries[str(single.pk)], entries[str(bulk.pk)]
+    # consent_updated_at is stamped with the time of each write.
+    assert single_changes.pop("consent_updated_at") and bulk_changes.pop("consent_updated_at")
+    assert bulk_changes == single_changes
+    assert bulk_changes["account"] == [None, acme.pk] and bulk_changes["social"] == [None, {"wechat": "lina"}]
