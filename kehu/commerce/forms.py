@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kehu.customers.models import Account, Contact
+from kehu.customfields.forms import add_custom_fields, clean_custom_form
 from kehu.workspaces.access import Actor, visible
 from kehu.workspaces.models import Membership
 
@@ -37,9 +38,14 @@ class ProductForm(forms.Form):
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    def __init__(self, actor: Actor, *args, **kwargs):
+    def __init__(self, actor: Actor, *args, record: Product | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = actor.workspace.base_currency
+        add_custom_fields(self, actor, Product.object_type, record)
+
+    def clean(self):
+        # custom__<key> fields → cleaned_data["custom"], checked with the service's rules.
+        return clean_custom_form(self, super().clean())
 
 
 class RateForm(forms.Form):
@@ -64,10 +70,11 @@ class OrderForm(forms.Form):
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, empty_value=None, required=False)
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, actor: Actor, *args, **kwargs):
+    def __init__(self, actor: Actor, *args, record: Order | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_id"].choices = _owner_choices()
         self.fields["currency"].initial = actor.workspace.base_currency
+        add_custom_fields(self, actor, Order.object_type, record)
         current = self.data.get("account_id") if self.is_bound else self.initial.get("account_id")
         accounts = _with_current(
             visible(actor, Account.objects.only("id", "name")).order_by("-updated_at"), current, CHOICES_LIMIT
@@ -84,6 +91,9 @@ class OrderForm(forms.Form):
                 )[:CHOICES_LIMIT]
             )
         self.fields["contact_id"].choices = [("", "—")] + [(str(c.pk), c.name) for c in contacts]
+
+    def clean(self):
+        return clean_custom_form(self, super().clean())
 
 
 class OrderLineForm(forms.Form):

@@ -171,7 +171,7 @@ def _order_form_page(request, order: Order | None):
             for line in order.lines.all()
         ]
     post = request.POST if request.method == "POST" else None
-    form = OrderForm(actor, post, initial=initial)
+    form = OrderForm(actor, post, initial=initial, record=order)
     existing = {line["product_id"] for line in line_initial if line.get("product_id")}
     choices = product_choices(existing)
     formset = OrderLineFormSet(
@@ -298,7 +298,7 @@ def _product_form_page(request, product: Product | None):
     initial = {"active": True}
     if product is not None:
         initial = {name: getattr(product, name) for name in ProductForm.base_fields}
-    form = ProductForm(request.actor, request.POST or None, initial=initial)
+    form = ProductForm(request.actor, request.POST or None, initial=initial, record=product)
     if request.method == "POST" and form.is_valid():
         try:
             if product is None:

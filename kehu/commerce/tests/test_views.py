@@ -239,3 +239,64 @@ def test_money_is_formatted_per_language(shop):
     with translation.override("zh-hans"):
         assert money("1234.5", "USD") == "1,234.50 USD"
     assert money(None, "CNY") == ""
+
+
+def test_order_and_product_forms_carry_custom_fields(tenant):
+    from kehu.commerce.models import Order, Product
+    from kehu.customers import services as customers
+    from kehu.customfields import services as customfields
+
+    owner = tenant.actors["owner"]
+    with tenant.scope():
+        customfields.create_definition(
+            owner,
+            object_type="commerce.order",
+            key="po_number",
+            label="PO number",
+            field_type="text",
+            required=True,
+        )
+        customfields.create_definition(
+            owner, object_type="commerce.product", key="origin", label="Origin", field_type="text"
+        )
+        account = customers.create_account(owner, name="Form buyer")
+    client = tenant.web_client("owner")
+    assert 'name="custom__po_number"' in client.get("/orders/new/").content.decode()
+    base = {
+        "account_id": account.pk,
+        "order_date": "2026-11-20",
+        "status": "draft",
+        "currency": "CNY",
+        "discount": "0",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-description": "Tea",
+        "lines-0-quantity": "2",
+        "lines-0-unit_price": "9",
+        "lines-0-unit_cost": "0",
+        "lines-0-discount": "0",
+    }
+    missing = client.post("/orders/new/", base)
+    assert missing.status_code == 200 and missing.context["form"].errors["custom__po_number"]
+    saved = client.post("/orders/new/", {**base, "custom__po_number": "PO-77"})
+    assert saved.status_code == 302
+    with tenant.scope():
+        order = Order.objects.get(account=account)
+    assert order.custom == {"po_number": "PO-77"}
+    assert "PO-77" in client.get(f"/orders/{order.pk}/").content.decode()
+    client.post(
+        "/products/new/",
+        {
+            "sku": "TEA-1",
+            "name": "Tea",
+            "unit_price": "9",
+            "unit_cost": "3",
+            "currency": "CNY",
+            "active": "on",
+            "custom__origin": "云南",
+        },
+    )
+    with tenant.scope():
+        product = Product.objects.get(sku="TEA-1")
+    assert product.custom == {"origin": "云南"}
+    assert "云南" in client.get(f"/products/{product.pk}/").content.decode()
