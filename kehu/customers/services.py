@@ -6,7 +6,10 @@ validated and lower-cased, every bad field is reported at once (``ValidationFail
 is half-saved.
 """
 
+import gc
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
@@ -693,16 +696,46 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
     return records
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = {"count": 0, "was_enabled": False}
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while a bulk call builds its rows.
+
+    A call allocates tens of thousands of short-lived objects (models, dicts, SQL parameters):
+    enough to start a full collection of the whole process heap nearly every time (≈ 130 ms,
+    a quarter of the call). They are freed by reference counting when the call ends, so the
+    collector has nothing to find. Concurrent calls share one pause (counted under a lock);
+    the last one to finish switches the collector back on if it was on.
+    """
+    with _collector_lock:
+        if _collector_pauses["count"] == 0:
+            _collector_pauses["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _collector_pauses["count"] += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses["count"] -= 1
+            if _collector_pauses["count"] == 0 and _collector_pauses["was_enabled"]:
+                gc.enable()
+
+
 @transaction.atomic
 def bulk_create_accounts(actor: Actor, items: list[dict]) -> list[Account]:
     """Up to 1,000 accounts (each as ``create_account`` takes it), all or none."""
-    return _bulk_create(actor, Account, items)
+    with _collector_paused():
+        return _bulk_create(actor, Account, items)
 
 
 @transaction.atomic
 def bulk_create_contacts(actor: Actor, items: list[dict]) -> list[Contact]:
     """Up to 1,000 contacts (each as ``create_contact`` takes it), all or none."""
-    return _bulk_create(actor, Contact, items)
+    with _collector_paused():
+        return _bulk_create(actor, Contact, items)
 
 
 # --- export ---------------------------------------------------------------------------------------

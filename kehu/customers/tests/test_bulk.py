@@ -165,3 +165,22 @@ def test_bulk_audit_entry_records_the_same_changes_as_a_single_create(tenant):
     assert single_changes.pop("consent_updated_at") and bulk_changes.pop("consent_updated_at")
     assert bulk_changes == single_changes
     assert bulk_changes["account"] == [None, acme.pk] and bulk_changes["social"] == [None, {"wechat": "lina"}]
+
+
+def test_bulk_calls_leave_the_garbage_collector_as_they_found_it(tenant):
+    import gc
+
+    actor = tenant.actors["owner"]
+    assert gc.isenabled()
+    with tenant.scope():
+        services.bulk_create_contacts(actor, [{"name": "甲"}])
+        assert gc.isenabled()
+        with pytest.raises(services.ValidationFailed):
+            services.bulk_create_contacts(actor, [{"name": ""}])
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            services.bulk_create_contacts(actor, [{"name": "乙"}])
+            assert not gc.isenabled()  # a caller that switched it off keeps it off
+        finally:
+            gc.enable()
