@@ -8,8 +8,8 @@
 """
 
 import base64
-import copy
 import binascii
+import copy
 import json
 import logging
 import math

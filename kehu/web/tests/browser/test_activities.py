@@ -52,7 +52,8 @@ def test_recurring_follow_up_plan_creates_a_task_in_my_tasks(page, live_server, 
     from kehu.customers import services
 
     with tenant.scope():
-        services.create_account(tenant.actors["sales"], name="Northwind Traders", kind="company", city="Seattle")
+        sales = tenant.actors["sales"]
+        services.create_account(sales, name="Northwind Traders", kind="company", city="Seattle")
         services.create_account(tenant.actors["sales"], name="Elsewhere Inc", kind="company", city="Boston")
     login(tenant.users["manager"])
     _english(page)
