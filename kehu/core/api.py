@@ -340,12 +340,13 @@ class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-def patch_schema(schema: type[InputSchema], name: str) -> type[InputSchema]:
+def patch_schema(schema: type[InputSchema], name: str, *, required_id: bool = False) -> type[InputSchema]:
     """The PATCH twin of a create schema: the same fields and rules, every one optional.
 
-    Handlers read ``payload.dict(exclude_unset=True)`` so only the fields sent are changed.
+    Handlers read ``payload.dict(exclude_unset=True)`` so only the fields sent are changed. With
+    ``required_id`` the schema also takes the record's ``id`` (for bulk changes).
     """
-    fields = {}
+    fields: dict = {"id": (int, Field(..., description="The record to change"))} if required_id else {}
     for field_name, info in schema.model_fields.items():
         optional = copy.copy(info)  # keeps the constraints (max_length …), drops the default
         optional.default, optional.default_factory = None, None

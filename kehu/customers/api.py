@@ -234,6 +234,28 @@ def bulk_create_accounts(request: HttpRequest, payload: AccountBulkIn):
     return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
 
 
+class BulkChanged(Schema):
+    count: int
+    ids: list[int] = Field(..., description="The changed records' ids, in the order of the items sent")
+
+
+AccountChange = patch_schema(AccountIn, "AccountChange", required_id=True)
+
+
+class AccountBulkPatch(InputSchema):
+    items: list[AccountChange] = Field(..., min_length=1, max_length=services.MAX_BULK)  # type: ignore[valid-type]
+
+
+@router.patch("/accounts/bulk", response=BulkChanged, summary="Change up to 1,000 accounts at once")
+def bulk_update_accounts(request: HttpRequest, payload: AccountBulkPatch):
+    """Each item is ``{"id": …}`` plus the fields to change. All or nothing: when any item is invalid
+    (or names an account the caller may not change) nothing is saved and every error is listed as
+    ``items.<i>.<field>``."""
+    items = [item.dict(exclude_unset=True) for item in payload.items]
+    records = services.bulk_update_accounts(actor_of(request), items)
+    return {"count": len(records), "ids": [r.pk for r in records]}
+
+
 @router.get("/accounts/{account_id}", response=AccountDetailOut, summary="One account")
 def get_account(request: HttpRequest, account_id: int):
     return _account_detail(access_record(actor_of(request), Account.objects.all(), account_id))
@@ -294,6 +316,21 @@ def bulk_create_contacts(request: HttpRequest, payload: ContactBulkIn):
     ``items.<i>.<field>``."""
     records = services.bulk_create_contacts(actor_of(request), [item.dict() for item in payload.items])
     return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
+
+
+ContactChange = patch_schema(ContactIn, "ContactChange", required_id=True)
+
+
+class ContactBulkPatch(InputSchema):
+    items: list[ContactChange] = Field(..., min_length=1, max_length=services.MAX_BULK)  # type: ignore[valid-type]
+
+
+@router.patch("/contacts/bulk", response=BulkChanged, summary="Change up to 1,000 contacts at once")
+def bulk_update_contacts(request: HttpRequest, payload: ContactBulkPatch):
+    """As ``PATCH /accounts/bulk``, for contacts."""
+    items = [item.dict(exclude_unset=True) for item in payload.items]
+    records = services.bulk_update_contacts(actor_of(request), items)
+    return {"count": len(records), "ids": [r.pk for r in records]}
 
 
 @router.get("/contacts/{contact_id}", response=ContactDetailOut, summary="One contact")

@@ -738,6 +738,65 @@ def bulk_create_contacts(actor: Actor, items: list[dict]) -> list[Contact]:
         return _bulk_create(actor, Contact, items)
 
 
+def _bulk_update(actor: Actor, model, items: list[dict]) -> list:
+    """Change up to ``MAX_BULK`` records, each item ``{"id": …, <fields to change>}``; all or none.
+
+    Each item goes through the same path as a single update (access, validation, audit). A record the
+    actor may not see or change is reported as ``items.<i>.id``; every error is collected before the
+    transaction is rolled back, so one answer lists them all.
+    """
+    require(actor, "change", model.object_type)
+    if len(items) > MAX_BULK:
+        raise ValidationFailed(
+            [FieldError("items", _("At most %d records per call.") % MAX_BULK, "too_many")]
+        )
+    ids = [item.get("id") for item in items]
+    records = visible(actor, model.objects.all()).in_bulk([i for i in ids if isinstance(i, int)])
+    errors: list[FieldError] = []
+    changed = []
+    with remembered_definitions():
+        for i, item in enumerate(items):
+            values = {k: v for k, v in item.items() if k != "id"}
+            record_ = records.get(item.get("id"))
+            if record_ is None or ids.index(item.get("id")) != i:
+                message = (
+                    _("Unknown record.") if record_ is None else _("This record is already in the call.")
+                )
+                errors.append(FieldError(f"items.{i}.id", message, "invalid"))
+                continue
+            lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
+            try:
+                with transaction.atomic():
+                    changed.append(
+                        _save_changes(
+                            actor,
+                            record_,
+                            values,
+                            phones=lists["phones"],
+                            emails=lists["emails"],
+                            tags=lists["tags"],
+                            relations=lists["accounts"] if model is Contact else None,
+                        )
+                    )
+            except ValidationFailed as failed:
+                errors += [FieldError(f"items.{i}.{d.field}", d.message, d.code) for d in failed.details]
+    if errors:
+        raise ValidationFailed(errors)
+    return changed
+
+
+@transaction.atomic
+def bulk_update_accounts(actor: Actor, items: list[dict]) -> list[Account]:
+    """Up to 1,000 account changes (each as ``update_account`` takes it), all or none."""
+    return _bulk_update(actor, Account, items)
+
+
+@transaction.atomic
+def bulk_update_contacts(actor: Actor, items: list[dict]) -> list[Contact]:
+    """Up to 1,000 contact changes (each as ``update_contact`` takes it), all or none."""
+    return _bulk_update(actor, Contact, items)
+
+
 # --- export ---------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = {

@@ -184,3 +184,100 @@ def test_bulk_calls_leave_the_garbage_collector_as_they_found_it(tenant):
             assert not gc.isenabled()  # a caller that switched it off keeps it off
         finally:
             gc.enable()
+
+
+def test_bulk_update_changes_every_item_or_none(tenant):
+    import json
+
+    from kehu.audit.models import AuditEntry
+    from kehu.customers import services as customer_services
+    from kehu.customers.models import Account
+
+    owner = tenant.actors["owner"]
+    with tenant.scope():
+        a = customer_services.create_account(owner, name="Alpha", city="上海")
+        b = customer_services.create_account(owner, name="Beta", city="北京")
+    client = tenant.api_client("owner")
+    bad = client.patch(
+        "/api/v1/accounts/bulk",
+        json.dumps(
+            {
+                "items": [
+                    {"id": a.pk, "city": "杭州"},
+                    {"id": b.pk, "phone": "12"},
+                    {"id": 999999, "city": "x"},
+                ]
+            }
+        ),
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    assert {d["field"] for d in bad.json()["error"]["details"]} == {"items.1.phone", "items.2.id"}
+    with tenant.scope():
+        assert Account.objects.get(pk=a.pk).city == "上海"  # nothing saved
+
+    ok = client.patch(
+        "/api/v1/accounts/bulk",
+        json.dumps(
+            {
+                "items": [
+                    {"id": a.pk, "city": "杭州", "tags": ["VIP"]},
+                    {"id": b.pk, "status": "inactive"},
+                ]
+            }
+        ),
+        content_type="application/json",
+    )
+    assert ok.status_code == 200 and ok.json() == {"count": 2, "ids": [a.pk, b.pk]}
+    with tenant.scope():
+        a.refresh_from_db()
+        b.refresh_from_db()
+        assert (a.city, b.status, b.city) == ("杭州", "inactive", "北京")
+        assert customer_services.tags_of(a) == ["VIP"]
+        assert (
+            AuditEntry.objects.filter(
+                action="update", object_id=str(b.pk), object_type="customers.account"
+            ).count()
+            == 1
+        )
+
+
+def test_bulk_update_respects_record_access_and_workspaces(tenant, other_tenant):
+    import json
+
+    from django_scopes import scope
+
+    from kehu.customers import services as customer_services
+
+    with tenant.scope():
+        own = customer_services.create_account(tenant.actors["sales"], name="Mine")
+        theirs = customer_services.create_account(tenant.actors["owner"], name="Not mine")
+    with scope(workspace=other_tenant.workspace):
+        foreign = customer_services.create_account(other_tenant.actors["owner"], name="Globex")
+    sales = tenant.api_client("sales")
+    response = sales.patch(
+        "/api/v1/contacts/bulk", json.dumps({"items": []}), content_type="application/json"
+    )
+    assert response.status_code == 422  # at least one item
+    response = sales.patch(
+        "/api/v1/accounts/bulk",
+        json.dumps(
+            {
+                "items": [
+                    {"id": own.pk, "city": "上海"},
+                    {"id": theirs.pk, "city": "x"},
+                    {"id": foreign.pk, "city": "x"},
+                ]
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert {d["field"] for d in response.json()["error"]["details"]} == {"items.1.id", "items.2.id"}
+    readonly = tenant.api_client("readonly")
+    denied = readonly.patch(
+        "/api/v1/accounts/bulk",
+        json.dumps({"items": [{"id": own.pk, "city": "x"}]}),
+        content_type="application/json",
+    )
+    assert denied.status_code == 403
