@@ -130,8 +130,8 @@ def prepare(workspace_slug: str) -> dict:
     from django.db.models import Count
     from django_scopes import scope, scopes_disabled
 
+    from kehu.core.normalize import display_phone
     from kehu.customers.models import Account, Contact
-    from kehu.customers.normalize import display_phone
     from kehu.users.models import User
     from kehu.workspaces.access import Actor
     from kehu.workspaces.models import Membership, Workspace

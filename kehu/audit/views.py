@@ -3,7 +3,6 @@
 Read-only by design: there is no view that edits or deletes an entry.
 """
 
-from datetime import datetime
 from functools import wraps
 
 from django.apps import apps
@@ -16,6 +15,8 @@ from django.shortcuts import render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
+
+from kehu.core.api import InvalidCursor, keyset_page
 
 from .models import AuditEntry
 
@@ -106,23 +107,11 @@ def _present(entries) -> list[dict]:
     ]
 
 
-def _cursor(entry: AuditEntry) -> str:
-    return f"{entry.created_at.isoformat()}|{entry.pk}"
-
-
-def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
-    try:
-        stamp, pk = raw.rsplit("|", 1)
-        return datetime.fromisoformat(stamp), int(pk)
-    except ValueError:
-        return None
-
-
 @admin_required
 @require_safe
 def log(request):
     """Every entry of the workspace, newest first, filtered; pages by keyset (created_at, id)."""
-    entries = AuditEntry.objects.select_related("actor").order_by("-created_at", "-id")
+    entries = AuditEntry.objects.select_related("actor")
     filters = {
         "action": request.GET.get("action", ""),
         "object_type": request.GET.get("object_type", ""),
@@ -134,17 +123,16 @@ def log(request):
         entries = entries.filter(object_type=filters["object_type"])
     if filters["actor"].isdigit():
         entries = entries.filter(actor_id=int(filters["actor"]))
-    cursor = _parse_cursor(request.GET.get("cursor", ""))
-    if cursor:
-        stamp, pk = cursor
-        entries = entries.filter(created_at__lte=stamp).exclude(created_at=stamp, id__gte=pk)
-    page = list(entries[: PAGE_SIZE + 1])
-    more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
+    cursor = request.GET.get("cursor") or None
+    try:
+        page, next_cursor = keyset_page(entries, ordering="-created_at", limit=PAGE_SIZE, cursor=cursor)
+    except InvalidCursor:  # a mangled link starts over rather than failing
+        cursor = None
+        page, next_cursor = keyset_page(entries, ordering="-created_at", limit=PAGE_SIZE)
     next_query = None
-    if more:
+    if next_cursor:
         query = request.GET.copy()
-        query["cursor"] = _cursor(page[-1])
+        query["cursor"] = next_cursor
         next_query = query.urlencode()
     context = {"rows": _present(page), "next_query": next_query, "filters": filters}
     if request.htmx and cursor:

@@ -6,12 +6,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.normalize import display_phone
 from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register
 from kehu.workspaces.access import Actor
 
 from . import services
 from .models import Account, Contact, TaggedRecord
-from .normalize import display_phone
 from .queries import accounts_for, contacts_for
 
 

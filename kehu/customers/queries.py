@@ -6,10 +6,10 @@ from django.contrib.postgres.lookups import DataContains
 from django.db import connection
 from django.db.models import Func, Q, QuerySet, TextField, Value
 
+from kehu.core.normalize import normalize_email, normalize_phone
 from kehu.workspaces.access import Actor, visible
 
 from .models import Account, AccountContact, Contact, ContactPoint, TaggedRecord
-from .normalize import normalize_email, normalize_phone
 
 PHONE_SHAPE = re.compile(r"^[\d\s+\-().]+$")
 # Ids found through the phones/emails table; an exact match never has more, a partial number is capped.

@@ -31,13 +31,14 @@ from kehu.audit.services import (
     update_record,
 )
 from kehu.core.errors import Conflict, FieldError, ValidationFailed
+from kehu.core.normalize import normalize_email, normalize_phone
 from kehu.customfields.queries import export_columns, remembered_definitions
 from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
 from .models import Account, AccountContact, Contact, ContactPoint, Tag, TaggedRecord
-from .normalize import normalize_email, normalize_phone, pinyin_keys
+from .normalize import pinyin_keys
 
 SOCIAL_NETWORKS = ("wechat", "linkedin", "weibo", "dingtalk", "qq", "x", "facebook", "whatsapp")
 CONSENT_FIELDS = ("consent_email", "consent_sms", "consent_phone")
@@ -129,8 +130,7 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, insta
 
 
 def _choice_fields(model) -> dict[str, list[str]]:
-    fields = {f.name: [c[0] for c in f.choices] for f in model._meta.fields if f.choices}
-    return {name: choices for name, choices in fields.items() if name not in {"workspace"}}
+    return {f.name: [c[0] for c in f.choices] for f in model._meta.fields if f.choices}
 
 
 # Answers memoised for the duration of one bulk call (its 1,000 items share owners and accounts).

@@ -14,12 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+
+from kehu.core.normalize import normalize_email, normalize_phone
 
 from .models import FieldDefinition, FieldType
 
@@ -196,23 +197,17 @@ def _url(d: FieldDefinition, value: Any, ctx: dict) -> str:
 
 
 def _email(d: FieldDefinition, value: Any, ctx: dict) -> str:
-    text = str(value).strip().lower()
     try:
-        validate_email(text)
-    except ValidationError:
-        raise Invalid(_("“%(value)s” is not a valid email address.") % {"value": value}, "type") from None
-    return text
+        return normalize_email(str(value))
+    except ValueError as exc:
+        raise Invalid(str(exc), "type") from None
 
 
 def _phone(d: FieldDefinition, value: Any, ctx: dict) -> str:
-    raw = str(value).strip()
     try:
-        number = phonenumbers.parse(raw, ctx.get("region") or "CN")
-    except phonenumbers.NumberParseException:
-        raise Invalid(_("“%(value)s” is not a phone number.") % {"value": raw}, "type") from None
-    if not phonenumbers.is_valid_number(number):
-        raise Invalid(_("“%(value)s” is not a valid phone number.") % {"value": raw}, "type")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return normalize_phone(str(value), ctx.get("region") or "CN")
+    except ValueError as exc:
+        raise Invalid(str(exc), "type") from None
 
 
 def _id(value: Any) -> int:

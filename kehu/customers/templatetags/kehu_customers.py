@@ -2,7 +2,7 @@
 
 from django import template
 
-from kehu.customers.normalize import display_phone
+from kehu.core.normalize import display_phone
 
 register = template.Library()
 

@@ -6,33 +6,26 @@ from django_scopes import scopes_disabled
 
 from kehu.audit.models import AuditEntry
 from kehu.users.models import User
-from kehu.workspaces import services
 from kehu.workspaces.models import ApiKey, Membership, Role, Team
 
 API = "/api/v1"
 JSON = "application/json"
 
 
-def client_for(tenant, role: str) -> Client:
-    with tenant.scope():
-        _key, raw = services.create_api_key(tenant.actors[role], f"{role} key")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-
-
 @pytest.fixture
 def admin(tenant):
-    return client_for(tenant, "admin")
+    return tenant.api_client("admin")
 
 
 @pytest.fixture
 def sales(tenant):
-    return client_for(tenant, "sales")
+    return tenant.api_client("sales")
 
 
 @pytest.fixture
 def intruder(other_tenant):
     """The administrator of another workspace."""
-    return client_for(other_tenant, "admin")
+    return other_tenant.api_client("admin")
 
 
 def error_code(response) -> str:

@@ -30,8 +30,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 
+from kehu.core.normalize import normalize_email, normalize_phone
 from kehu.customers.models import Account, AccountContact, Contact, ContactPoint, Tag, TaggedRecord
-from kehu.customers.normalize import normalize_email, normalize_phone, pinyin_keys
+from kehu.customers.normalize import pinyin_keys
 from kehu.users.models import User
 from kehu.workspaces import services as workspace_services
 from kehu.workspaces.access import Actor
