@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "kehu.customers",
     "kehu.activities",
     "kehu.commerce",
+    "kehu.deals",
+    "kehu.leads",
     "kehu.web",
     "kehu.operations",
 ]

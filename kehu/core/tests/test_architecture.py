@@ -26,7 +26,7 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
 LAYERS = [
     "core", "audit", "workspaces", "customfields", "listviews", "users", "customers", "activities",
-    "commerce", "web", "operations",
+    "commerce", "deals", "leads", "scoring", "web", "operations",
 ]
 
 # Models that are the tenancy itself, or that belong to no single workspace.
@@ -38,6 +38,7 @@ NOT_WORKSPACE_MODELS = {
 # Field-level ``unique=True`` on workspace models that is deliberately global.
 GLOBAL_UNIQUE_FIELDS = {
     "workspaces.ApiKey.prefix": "keys are looked up by prefix before the workspace is known",
+    "leads.WebForm.token": "public web-to-lead forms are looked up by token before the workspace is known",
 }
 
 # Extra managers on workspace models that are deliberately unscoped (none so far).
