@@ -25,6 +25,24 @@ class ContactPointIO(Schema):
     is_primary: bool = False
 
 
+class AddressIn(InputSchema):
+    id: int | None = Field(
+        None, description="An existing address of this record, changed in place; leave out for a new one"
+    )
+    kind: str = Field("office", description="office | billing | shipping | home | other")
+    country: str = Field("", max_length=2, description="ISO 3166 code, e.g. CN")
+    province: str = Field("", max_length=100)
+    city: str = Field("", max_length=100)
+    district: str = Field("", max_length=100)
+    street: str = Field("", max_length=300)
+    postcode: str = Field("", max_length=20, description="Checked against the country's shape (CN: 6 digits)")
+    is_primary: bool = False
+
+
+class AddressOut(AddressIn):
+    id: int  # type: ignore[assignment]
+
+
 class RelationIn(Schema):
     account_id: int
     role: str = Field(
@@ -72,6 +90,9 @@ class AccountOut(Schema):
 class AccountDetailOut(AccountOut):
     phones: list[ContactPointIO]
     emails: list[ContactPointIO]
+    addresses: list[AddressOut] = Field(
+        ..., description="The primary first; its fields are the account's own"
+    )
     tags: list[str]
 
 
@@ -89,12 +110,17 @@ class AccountIn(InputSchema):
     email: str = Field("", max_length=254, description="The primary email")
     phones: list[ContactPointIO] | None = Field(None, description="Every phone; replaces the current list")
     emails: list[ContactPointIO] | None = Field(None, description="Every email; replaces the current list")
-    country: str = Field("", max_length=2, description="ISO 3166 code")
+    country: str = Field("", max_length=2, description="ISO 3166 code; the primary address")
     province: str = Field("", max_length=100)
     city: str = Field("", max_length=100)
     district: str = Field("", max_length=100)
     street: str = Field("", max_length=300)
     postcode: str = Field("", max_length=20)
+    addresses: list[AddressIn] | None = Field(
+        None,
+        description="Every address; replaces the current list (items with an id keep that address). "
+        "The primary one is mirrored in country … postcode.",
+    )
     description: str = ""
     tags: list[str] | None = Field(None, description="Tag names; replaces the current tags")
     owner_id: int | None = Field(None, description="Defaults to the caller")
@@ -143,6 +169,7 @@ class ContactOut(Schema):
 class ContactDetailOut(ContactOut):
     phones: list[ContactPointIO]
     emails: list[ContactPointIO]
+    addresses: list[AddressOut]
     accounts: list[RelationOut]
     tags: list[str]
 
@@ -158,6 +185,9 @@ class ContactIn(InputSchema):
     phone: str = Field("", max_length=40, description="The primary phone, any format; stored as E.164")
     phones: list[ContactPointIO] | None = None
     emails: list[ContactPointIO] | None = None
+    addresses: list[AddressIn] | None = Field(
+        None, description="Every address; replaces the current list (items with an id keep that address)"
+    )
     preferred_channel: str = Field("", description="email | phone | sms | wechat | visit")
     preferred_language: str = Field("", max_length=10)
     birthday: date | None = None
@@ -184,6 +214,7 @@ def _account_detail(account: Account) -> dict:
     return {
         **AccountOut.from_orm(account).dict(),
         **services.contact_points(account),
+        "addresses": services.addresses_of(account),
         "tags": services.tags_of(account),
     }
 
@@ -192,6 +223,7 @@ def _contact_detail(contact: Contact) -> dict:
     return {
         **ContactOut.from_orm(contact).dict(),
         **services.contact_points(contact),
+        "addresses": services.addresses_of(contact),
         "accounts": services.relations_of(contact),
         "tags": services.tags_of(contact),
     }

@@ -227,7 +227,12 @@ class ContactPoint(WorkspaceModel):
 
 
 class Address(WorkspaceModel):
-    """A further structured address of an account or contact (billing, shipping, branch …)."""
+    """A structured address of an account or contact (office, billing, shipping …), typed.
+
+    An account's *primary* address is mirrored in the account's own country … postcode columns
+    (lists show and filter by city without a join); the services keep the two in step, as they do
+    for phones and emails.
+    """
 
     class Kind(models.TextChoices):
         OFFICE = "office", _("Office")
@@ -249,6 +254,7 @@ class Address(WorkspaceModel):
     district = models.CharField(_("district"), max_length=100, blank=True)
     street = models.CharField(_("street"), max_length=300, blank=True)
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
         verbose_name = _("address")
@@ -259,10 +265,26 @@ class Address(WorkspaceModel):
                 | Q(account__isnull=True, contact__isnull=False),
                 name="address_one_owner",
             ),
+            models.UniqueConstraint(
+                fields=["workspace", "account"],
+                condition=Q(is_primary=True, account__isnull=False),
+                name="address_one_primary_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "contact"],
+                condition=Q(is_primary=True, contact__isnull=False),
+                name="address_one_primary_per_contact",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "account"], name="address_by_account"),
+            models.Index(fields=["workspace", "contact"], name="address_by_contact"),
         ]
 
     def __str__(self) -> str:
-        return " ".join(p for p in (self.province, self.city, self.district, self.street) if p)
+        return " ".join(
+            p for p in (self.province, self.city, self.district, self.street, self.postcode) if p
+        )
 
 
 class Tag(WorkspaceModel):

@@ -7,6 +7,7 @@ is half-saved.
 """
 
 import gc
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,12 +38,31 @@ from kehu.customfields.services import clean_custom_values
 from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
-from .models import Account, AccountContact, Contact, ContactPoint, Tag, TaggedRecord
+from .models import Account, AccountContact, Address, Contact, ContactPoint, Tag, TaggedRecord
 from .normalize import pinyin_keys
 
 SOCIAL_NETWORKS = ("wechat", "linkedin", "weibo", "dingtalk", "qq", "x", "facebook", "whatsapp")
 CONSENT_FIELDS = ("consent_email", "consent_sms", "consent_phone")
 MAX_TAGS = 50
+ADDRESS_FIELDS = ("country", "province", "city", "district", "street", "postcode")
+MAX_ADDRESSES = 20
+# Postcode shapes of the countries Kehu's customers write to most (upper-cased, one space allowed);
+# elsewhere any 2–12 letters, digits, spaces and hyphens pass.
+POSTCODE_SHAPES = {
+    "CN": (r"\d{6}", "200120"),
+    "SG": (r"\d{6}", "018956"),
+    "IN": (r"\d{6}", "110001"),
+    "TW": (r"\d{3}(\d{2,3})?", "10048"),
+    "JP": (r"\d{3}-?\d{4}", "100-0001"),
+    "KR": (r"\d{5}", "04524"),
+    "US": (r"\d{5}(-\d{4})?", "94105"),
+    "DE": (r"\d{5}", "10115"),
+    "FR": (r"\d{5}", "75001"),
+    "AU": (r"\d{4}", "2000"),
+    "CA": (r"[A-Z]\d[A-Z] ?\d[A-Z]\d", "K1A 0B1"),
+    "GB": (r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}", "SW1A 1AA"),
+}
+POSTCODE_ANY = re.compile(r"[A-Z0-9][A-Z0-9 -]{0,10}[A-Z0-9]")
 
 
 # --- validation ------------------------------------------------------------------------------------
@@ -89,10 +109,8 @@ def _clean(actor: Actor, values: dict[str, Any], *, creating: bool, model, insta
     for name, choices in _choice_fields(model).items():
         if cleaned.get(name) and cleaned[name] not in choices:
             fail(name, _("Choose one of: %s.") % ", ".join(choices), "invalid_choice")
-    if cleaned.get("country"):
-        cleaned["country"] = str(cleaned["country"]).upper()
-        if cleaned["country"] not in phonenumbers.SUPPORTED_REGIONS:
-            fail("country", _("Use a two-letter ISO 3166 country code, e.g. CN."))
+    if any(f in cleaned for f in ADDRESS_FIELDS):
+        errors.extend(_check_address(cleaned, fallback=instance))
     if cleaned.get("owner_id") is not None and not _active_member(cleaned["owner_id"]):
         fail("owner_id", _("The owner must be an active member of this workspace."))
     if cleaned.get("team_id") is not None and not Team.objects.filter(pk=cleaned["team_id"]).exists():
@@ -405,6 +423,221 @@ def relations_of(contact: Contact) -> list[dict]:
     ]
 
 
+# --- addresses -------------------------------------------------------------------------------------
+
+
+def _check_address(values: dict, prefix: str = "", fallback=None) -> list[FieldError]:
+    """Errors of one address's fields (upper-cases country and postcode in ``values`` in place).
+
+    ``fallback`` (the record being changed) gives the country when only the postcode is sent.
+    """
+    errors = []
+    for name in ADDRESS_FIELDS:
+        if values.get(name) is None:
+            continue
+        values[name] = " ".join(str(values[name]).split())
+        limit = Address._meta.get_field(name).max_length
+        if len(values[name]) > limit:
+            errors.append(FieldError(prefix + name, _("At most %d characters.") % limit, "max_length"))
+    if values.get("country"):
+        values["country"] = values["country"].upper()
+        if values["country"] not in phonenumbers.SUPPORTED_REGIONS:
+            errors.append(
+                FieldError(prefix + "country", _("Use a two-letter ISO 3166 country code, e.g. CN."))
+            )
+    if values.get("postcode"):
+        values["postcode"] = values["postcode"].upper()
+        country = values["country"] if "country" in values else getattr(fallback, "country", "")
+        shape = POSTCODE_SHAPES.get(country or "")
+        if shape and not re.fullmatch(shape[0], values["postcode"]):
+            errors.append(
+                FieldError(
+                    prefix + "postcode",
+                    _("Not a postcode of %(country)s (e.g. %(example)s).")
+                    % {"country": country, "example": shape[1]},
+                )
+            )
+        elif not shape and not POSTCODE_ANY.fullmatch(values["postcode"]):
+            errors.append(FieldError(prefix + "postcode", _("Use 2–12 letters, digits, spaces or hyphens.")))
+    return errors
+
+
+def _clean_addresses(items: list[dict] | None, record=None) -> list[dict] | None:
+    """Validate a full list of addresses; an ``id`` keeps that address of ``record`` (changed in
+    place), addresses left out are removed; exactly one primary when any are given."""
+    if items is None:
+        return None
+    if len(items) > MAX_ADDRESSES:
+        raise ValidationFailed(
+            [FieldError("addresses", _("At most %d addresses.") % MAX_ADDRESSES, "too_many")]
+        )
+    known = set()
+    if record is not None and record.pk:
+        known = set(Address.objects.filter(**_owner_kwargs(record)).values_list("pk", flat=True))
+    errors, cleaned, seen_ids = [], [], set()
+    for i, item in enumerate(items):
+        prefix = f"addresses.{i}."
+        values = {name: str(item.get(name) or "") for name in ADDRESS_FIELDS}
+        errors += _check_address(values, prefix)
+        kind = item.get("kind") or Address.Kind.OFFICE
+        if kind not in Address.Kind.values:
+            errors.append(
+                FieldError(
+                    prefix + "kind",
+                    _("Choose one of: %s.") % ", ".join(Address.Kind.values),
+                    "invalid_choice",
+                )
+            )
+        if not any(values.values()):
+            errors.append(FieldError(prefix + "city", _("Give at least a city or a street."), "required"))
+        address_id = item.get("id")
+        if address_id is not None and (address_id not in known or address_id in seen_ids):
+            errors.append(FieldError(prefix + "id", _("Unknown address."), "invalid"))
+        seen_ids.add(address_id)
+        cleaned.append({"id": address_id, "kind": kind, **values, "is_primary": bool(item.get("is_primary"))})
+    if errors:
+        raise ValidationFailed(errors)
+    if cleaned and sum(a["is_primary"] for a in cleaned) != 1:
+        first = next((a for a in cleaned if a["is_primary"]), cleaned[0])
+        for a in cleaned:
+            a["is_primary"] = a is first
+    return cleaned
+
+
+def addresses_of(record) -> list[dict]:
+    """The record's addresses as plain data, the primary first (for the API, pages and audit)."""
+    return [
+        {"id": a.pk, "kind": a.kind, **{f: getattr(a, f) for f in ADDRESS_FIELDS}, "is_primary": a.is_primary}
+        for a in Address.objects.filter(**_owner_kwargs(record)).order_by("-is_primary", "id")
+    ]
+
+
+def _final_addresses(model, instance, items: list[dict] | None, cleaned: dict) -> list[dict] | None:
+    """The complete list of addresses after this write, or None when it leaves them alone.
+
+    An account's own country … postcode fields (a form, a simple API call) edit its primary
+    address; its other addresses stay.
+    """
+    if items is not None:
+        return items
+    if model is not Account or not any(f in cleaned for f in ADDRESS_FIELDS):
+        return None
+    current = addresses_of(instance) if instance is not None else []
+    primary = next((a for a in current if a["is_primary"]), None)
+    main = {f: cleaned[f] if f in cleaned else getattr(instance, f, "") for f in ADDRESS_FIELDS}
+    result = [dict(a, is_primary=False) for a in current if not a["is_primary"]]
+    if any(main.values()):
+        kind = primary["kind"] if primary else Address.Kind.OFFICE
+        result.insert(0, {"id": primary and primary["id"], "kind": kind, **main, "is_primary": True})
+    elif result:
+        result[0]["is_primary"] = True
+    return result
+
+
+def _mirror_primary(cleaned: dict, items: list[dict]) -> None:
+    """Copy the primary address into the account's own fields (lists filter by them)."""
+    primary = next((a for a in items if a["is_primary"]), None)
+    cleaned.update({f: primary[f] if primary else "" for f in ADDRESS_FIELDS})
+
+
+def _write_addresses(actor: Actor, record, items: list[dict] | None) -> None:
+    if items is None:
+        return
+    owner = _owner_kwargs(record)
+    existing = {a.pk: a for a in Address.objects.filter(**owner)}
+    keep = {a["id"] for a in items if a.get("id")}
+    gone = [pk for pk in existing if pk not in keep]
+    if gone:
+        Address.objects.filter(pk__in=gone).delete()
+    primary_id = next((a.get("id") for a in items if a["is_primary"]), None)
+    # One primary per record is a constraint: the old primary steps down before the new one is saved.
+    stepping_down = [pk for pk in keep if existing[pk].is_primary and pk != primary_id]
+    if stepping_down or (primary_id is None and any(a.is_primary for a in existing.values())):
+        Address.objects.filter(**owner, is_primary=True).exclude(pk=primary_id).update(is_primary=False)
+    new = []
+    for item in items:
+        fields = {k: v for k, v in item.items() if k != "id"}
+        row = existing.get(item.get("id"))
+        if row is None:
+            new.append(
+                Address(
+                    workspace=actor.workspace, created_by=actor.user, updated_by=actor.user, **owner, **fields
+                )
+            )
+        elif any(getattr(row, k) != v for k, v in fields.items()) or row.pk in stepping_down:
+            Address.objects.filter(pk=row.pk).update(
+                **fields, updated_by=actor.user, updated_at=timezone.now()
+            )
+    Address.objects.bulk_create(new)
+
+
+def _address_lines(items: list[dict]) -> list[str]:
+    """Addresses as the audit log shows them: "billing*: CN 上海 浦东新区 世纪大道 100 200120"."""
+    return [
+        f"{a['kind']}{'*' if a['is_primary'] else ''}: " + " ".join(a[f] for f in ADDRESS_FIELDS if a[f])
+        for a in items
+    ]
+
+
+def _one_address(values: dict) -> dict:
+    """One address from a form, checked alone so errors name plain fields (``city``, not
+    ``addresses.2.city``)."""
+    item = {name: str(values.get(name) or "") for name in ADDRESS_FIELDS}
+    errors = _check_address(item)
+    kind = values.get("kind") or Address.Kind.OFFICE
+    if kind not in Address.Kind.values:
+        errors.append(
+            FieldError("kind", _("Choose one of: %s.") % ", ".join(Address.Kind.values), "invalid_choice")
+        )
+    if not any(item.values()):
+        errors.append(FieldError("city", _("Give at least a city or a street."), "required"))
+    if errors:
+        raise ValidationFailed(errors)
+    return {"kind": kind, **item, "is_primary": bool(values.get("is_primary"))}
+
+
+def _replace_addresses(actor: Actor, record, items: list[dict]) -> None:
+    update = update_account if isinstance(record, Account) else update_contact
+    update(actor, record, addresses=items)
+
+
+@transaction.atomic
+def add_address(actor: Actor, record, **values: Any) -> Address:
+    """Add one address to an account or contact (the caller checked "change" on the record)."""
+    item = _one_address(values)
+    current = addresses_of(record)
+    if item["is_primary"]:
+        for a in current:
+            a["is_primary"] = False
+    _replace_addresses(actor, record, [*current, {"id": None, **item}])
+    known = {a["id"] for a in current}
+    return Address.objects.filter(**_owner_kwargs(record)).exclude(pk__in=known).get()
+
+
+@transaction.atomic
+def change_address(actor: Actor, address: Address, **values: Any) -> Address:
+    """Change one address; making it primary makes the others secondary. The primary stays primary
+    until another one is made primary."""
+    record_ = address.account or address.contact
+    item = _one_address(values)
+    current = addresses_of(record_)
+    for a in current:
+        if a["id"] == address.pk:
+            a.update(item, is_primary=item["is_primary"] or a["is_primary"])
+        elif item["is_primary"]:
+            a["is_primary"] = False
+    _replace_addresses(actor, record_, current)
+    address.refresh_from_db()
+    return address
+
+
+@transaction.atomic
+def remove_address(actor: Actor, address: Address) -> None:
+    """Remove one address; when it was the primary, the next one becomes primary."""
+    record_ = address.account or address.contact
+    _replace_addresses(actor, record_, [a for a in addresses_of(record_) if a["id"] != address.pk])
+
+
 # --- accounts and contacts -------------------------------------------------------------------------
 
 
@@ -418,7 +651,9 @@ def _stamp_consent(values: dict, instance=None) -> None:
         values["consent_updated_at"] = timezone.now()
 
 
-def _validated(actor: Actor, model, values: dict, *, instance, phones, emails, tags, relations):
+def _validated(
+    actor: Actor, model, values: dict, *, instance, phones, emails, tags, relations, addresses=None
+):
     """Every submitted part validated at once, so one answer lists every bad field."""
     errors: list[FieldError] = []
 
@@ -434,8 +669,12 @@ def _validated(actor: Actor, model, values: dict, *, instance, phones, emails, t
     email_items = attempt(_clean_points, actor, ContactPoint.Kind.EMAIL, emails)
     tag_names = attempt(_clean_tags, tags)
     relation_items = attempt(_clean_relations, actor, relations)
+    address_items = attempt(_clean_addresses, addresses, instance)
     if errors:
         raise ValidationFailed(errors)
+    address_items = _final_addresses(model, instance, address_items, cleaned)
+    if address_items is not None and model is Account:
+        _mirror_primary(cleaned, address_items)
     points = {}
     for kind, items, field in (
         (ContactPoint.Kind.PHONE, phone_items, "phone"),
@@ -448,39 +687,69 @@ def _validated(actor: Actor, model, values: dict, *, instance, phones, emails, t
         cleaned["account_id"] = next((r["account_id"] for r in relation_items if r["is_primary"]), None)
     if model is Contact:
         _stamp_consent(cleaned, instance)
-    return cleaned, points, tag_names, relation_items
+    return cleaned, points, tag_names, relation_items, address_items
 
 
-def _save_new(actor: Actor, model, values: dict, *, phones, emails, tags, relations=None):
+def _save_new(actor: Actor, model, values: dict, *, phones, emails, tags, relations=None, addresses=None):
     if values.get("owner_id") is None:
         values["owner_id"] = actor.user.pk
-    cleaned, points, tag_names, relation_items = _validated(
-        actor, model, values, instance=None, phones=phones, emails=emails, tags=tags, relations=relations
+    cleaned, points, tag_names, relation_items, address_items = _validated(
+        actor,
+        model,
+        values,
+        instance=None,
+        phones=phones,
+        emails=emails,
+        tags=tags,
+        relations=relations,
+        addresses=addresses,
     )
     new = create_record(actor, model(**cleaned))
     for kind, items in points.items():
         _write_points(actor, new, kind, items)
+    _write_addresses(actor, new, address_items)
     if model is Contact:
         _sync_relations(actor, new, relation_items)
+    # An account's main-address fields alone are audited on the record itself.
+    extra_changes = {"addresses": [[], _address_lines(address_items)]} if addresses and address_items else {}
     if tag_names:
         set_tags(actor, new, tag_names)
-        record(AuditEntry.Action.UPDATE, actor=actor, instance=new, changes={"tags": [[], tag_names]})
+        extra_changes["tags"] = [[], tag_names]
+    if extra_changes:
+        record(AuditEntry.Action.UPDATE, actor=actor, instance=new, changes=extra_changes)
     return new
 
 
-def _save_changes(actor: Actor, record_, values: dict, *, phones, emails, tags, relations=None):
+def _save_changes(
+    actor: Actor, record_, values: dict, *, phones, emails, tags, relations=None, addresses=None
+):
     model = type(record_)
-    cleaned, points, tag_names, relation_items = _validated(
-        actor, model, values, instance=record_, phones=phones, emails=emails, tags=tags, relations=relations
+    cleaned, points, tag_names, relation_items, address_items = _validated(
+        actor,
+        model,
+        values,
+        instance=record_,
+        phones=phones,
+        emails=emails,
+        tags=tags,
+        relations=relations,
+        addresses=addresses,
     )
     lists_touched = any(items is not None for items in points.values())
     points_before = contact_points(record_) if lists_touched else {}
+    # An account's main-address fields alone are audited on the record itself.
+    addresses_before = _address_lines(addresses_of(record_)) if addresses is not None else None
     update_record(actor, record_, cleaned)
     for kind, items in points.items():
         _write_points(actor, record_, kind, items)
+    _write_addresses(actor, record_, address_items)
     if model is Contact:
         _sync_relations(actor, record_, relation_items)
     extra_changes = diff(points_before, contact_points(record_)) if lists_touched else {}
+    if addresses_before is not None:
+        extra_changes.update(
+            diff({"addresses": addresses_before}, {"addresses": _address_lines(address_items)})
+        )
     if tag_names is not None:
         extra_changes.update(diff({"tags": set_tags(actor, record_, tag_names)}, {"tags": sorted(tag_names)}))
     if extra_changes:
@@ -489,19 +758,23 @@ def _save_changes(actor: Actor, record_, values: dict, *, phones, emails, tags, 
 
 
 @transaction.atomic
-def create_account(actor: Actor, *, phones=None, emails=None, tags=None, **values: Any) -> Account:
-    """A new account; ``phones``/``emails`` are lists of {value, label, is_primary}, ``tags`` names."""
+def create_account(
+    actor: Actor, *, phones=None, emails=None, tags=None, addresses=None, **values: Any
+) -> Account:
+    """A new account; ``phones``/``emails`` are lists of {value, label, is_primary}, ``tags`` names,
+    ``addresses`` a list of {kind, country, province, city, district, street, postcode, is_primary}
+    (without it, the account's own country … postcode fields make its primary address)."""
     require(actor, "create", Account.object_type)
-    return _save_new(actor, Account, values, phones=phones, emails=emails, tags=tags)
+    return _save_new(actor, Account, values, phones=phones, emails=emails, tags=tags, addresses=addresses)
 
 
 @transaction.atomic
 def update_account(
-    actor: Actor, account: Account, *, phones=None, emails=None, tags=None, **values: Any
+    actor: Actor, account: Account, *, phones=None, emails=None, tags=None, addresses=None, **values: Any
 ) -> Account:
     """Change an account; lists given replace the current ones, ``None`` leaves them alone."""
     require(actor, "change", Account.object_type)
-    return _save_changes(actor, account, values, phones=phones, emails=emails, tags=tags)
+    return _save_changes(actor, account, values, phones=phones, emails=emails, tags=tags, addresses=addresses)
 
 
 @transaction.atomic
@@ -521,19 +794,46 @@ def delete_account(actor: Actor, account: Account) -> None:
 
 @transaction.atomic
 def create_contact(
-    actor: Actor, *, phones=None, emails=None, tags=None, accounts=None, **values: Any
+    actor: Actor, *, phones=None, emails=None, tags=None, accounts=None, addresses=None, **values: Any
 ) -> Contact:
-    """A new contact; ``accounts`` is a list of {account_id, role, is_primary} relations."""
+    """A new contact; ``accounts`` is a list of {account_id, role, is_primary} relations,
+    ``addresses`` as for ``create_account``."""
     require(actor, "create", Contact.object_type)
-    return _save_new(actor, Contact, values, phones=phones, emails=emails, tags=tags, relations=accounts)
+    return _save_new(
+        actor,
+        Contact,
+        values,
+        phones=phones,
+        emails=emails,
+        tags=tags,
+        relations=accounts,
+        addresses=addresses,
+    )
 
 
 @transaction.atomic
 def update_contact(
-    actor: Actor, contact: Contact, *, phones=None, emails=None, tags=None, accounts=None, **values: Any
+    actor: Actor,
+    contact: Contact,
+    *,
+    phones=None,
+    emails=None,
+    tags=None,
+    accounts=None,
+    addresses=None,
+    **values: Any,
 ) -> Contact:
     require(actor, "change", Contact.object_type)
-    return _save_changes(actor, contact, values, phones=phones, emails=emails, tags=tags, relations=accounts)
+    return _save_changes(
+        actor,
+        contact,
+        values,
+        phones=phones,
+        emails=emails,
+        tags=tags,
+        relations=accounts,
+        addresses=addresses,
+    )
 
 
 @transaction.atomic
@@ -546,6 +846,7 @@ def delete_contact(actor: Actor, contact: Contact) -> None:
 # --- bulk create -----------------------------------------------------------------------------------
 
 MAX_BULK = 1000
+LIST_FIELDS = ("phones", "emails", "tags", "accounts", "addresses")
 
 
 def _bulk_create(actor: Actor, model, items: list[dict]) -> list:
@@ -565,20 +866,25 @@ def _bulk_create(actor: Actor, model, items: list[dict]) -> list:
             _prefetch_bulk_lookups(actor, items)
             for i, item in enumerate(items):
                 values = dict(item)
-                lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
+                lists = {name: values.pop(name, None) for name in LIST_FIELDS}
                 if values.get("owner_id") is None:
                     values["owner_id"] = actor.user.pk
                 try:
                     prepared.append(
-                        _validated(
-                            actor,
-                            model,
-                            values,
-                            instance=None,
-                            phones=lists["phones"],
-                            emails=lists["emails"],
-                            tags=lists["tags"],
-                            relations=lists["accounts"] if model is Contact else None,
+                        (
+                            *_validated(
+                                actor,
+                                model,
+                                values,
+                                instance=None,
+                                phones=lists["phones"],
+                                emails=lists["emails"],
+                                tags=lists["tags"],
+                                relations=lists["accounts"] if model is Contact else None,
+                                addresses=lists["addresses"],
+                            ),
+                            # whether the addresses came as a list (audited) or from the main fields
+                            lists["addresses"] is not None,
                         )
                     )
                 except ValidationFailed as failed:
@@ -620,13 +926,25 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
     now = timezone.now()
     records = [
         model(**cleaned, workspace=workspace, created_by=user, updated_by=user, created_at=now)
-        for cleaned, _points, _tags, _relations in prepared
+        for cleaned, _points, _tags, _relations, _addresses, _listed in prepared
     ]
     model.objects.bulk_create(records, batch_size=1000)
     owner_field = "account_id" if model is Account else "contact_id"
-    points, relations, tagged_names, entries = [], [], [], []
-    for r, (_cleaned, points_, names_, relation_items) in zip(records, prepared, strict=True):
+    points, relations, tagged_names, entries, addresses = [], [], [], [], []
+    for r, (_cleaned, points_, names_, relation_items, address_items, _listed) in zip(
+        records, prepared, strict=True
+    ):
         owner = {owner_field: r.pk}
+        addresses += [
+            Address(
+                workspace_id=workspace_id,
+                created_by_id=user_id,
+                updated_by_id=user_id,
+                **owner,
+                **{k: v for k, v in a.items() if k != "id"},
+            )
+            for a in address_items or []
+        ]
         for kind, items in points_.items():
             points += [
                 ContactPoint(
@@ -650,6 +968,7 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
             ]
         tagged_names += [(r.pk, name) for name in names_ or []]
     ContactPoint.objects.bulk_create(points, batch_size=2000)
+    Address.objects.bulk_create(addresses, batch_size=2000)
     if relations:
         AccountContact.objects.bulk_create(relations, batch_size=1000)
     if tagged_names:
@@ -674,8 +993,12 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
     # One audit entry per record with the changes ``create_record`` writes for a single create
     # (its filled-in values), plus its tags.
     key_prefix = actor.api_key.prefix if actor.api_key else ""
-    for r, (_cleaned, _points, names_, _relations) in zip(records, prepared, strict=True):
+    for r, (_cleaned, _points, names_, _relations, address_items, listed) in zip(
+        records, prepared, strict=True
+    ):
         changes = diff({}, {k: v for k, v in snapshot(r).items() if v not in EMPTY_VALUES})
+        if address_items and listed:
+            changes["addresses"] = [[], _address_lines(address_items)]
         if names_:
             changes["tags"] = [[], names_]
         entries.append(
@@ -764,7 +1087,7 @@ def _bulk_update(actor: Actor, model, items: list[dict]) -> list:
                 )
                 errors.append(FieldError(f"items.{i}.id", message, "invalid"))
                 continue
-            lists = {name: values.pop(name, None) for name in ("phones", "emails", "tags", "accounts")}
+            lists = {name: values.pop(name, None) for name in LIST_FIELDS}
             try:
                 with transaction.atomic():
                     changed.append(
@@ -776,6 +1099,7 @@ def _bulk_update(actor: Actor, model, items: list[dict]) -> list:
                             emails=lists["emails"],
                             tags=lists["tags"],
                             relations=lists["accounts"] if model is Contact else None,
+                            addresses=lists["addresses"],
                         )
                     )
             except ValidationFailed as failed:
