@@ -1,0 +1,173 @@
+"""Scoped reads of opportunities: lists, the kanban board (totals + keyset card pages), 360° panels.
+
+The board costs a fixed number of queries: the pipeline's stages, one ``GROUP BY stage`` for every
+column's count, amount and weighted amount, and one keyset page per column (read in the order of
+the ``opp_ws_board`` index: workspace, pipeline, stage, -updated_at, -id). Won and lost columns
+show the deals closed in the last ``CLOSED_DAYS`` days unless a close-date range is chosen, so the
+board of a pipeline with years of history stays the size of its current work.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.commerce.money import cents
+from kehu.core.api import keyset_page
+from kehu.core.errors import FieldError, ValidationFailed
+from kehu.customers.models import Contact
+from kehu.customfields.queries import custom_filter, readable
+from kehu.workspaces.access import Actor, visible
+
+from .models import Opportunity, OpportunityContact, Pipeline, Stage, StageChange
+
+CARD_PAGE = 20
+CARD_ORDERING = "-updated_at"
+CLOSED_DAYS = 90
+ZERO = Decimal("0.00")
+
+
+def opportunities_for(actor: Actor, q: str = "") -> QuerySet[Opportunity]:
+    """Deals the actor may see; ``q`` matches the deal's or the account's name."""
+    qs = visible(actor, Opportunity.objects.select_related("account", "owner", "stage", "pipeline"))
+    if q := " ".join(q.split()):
+        qs = qs.filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+    return qs
+
+
+def stages_of(pipeline: Pipeline) -> list[Stage]:
+    return list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
+
+
+@dataclass
+class BoardFilters:
+    """What the board is narrowed by (all optional); ``custom`` is (key, op, value)."""
+
+    owner_id: int | None = None
+    team_id: int | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    custom: tuple[str, str, str] | None = None
+    q: str = ""
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters (for "load more" links)."""
+        values = {
+            "owner": self.owner_id,
+            "team": self.team_id,
+            "close_from": self.close_from.isoformat() if self.close_from else None,
+            "close_to": self.close_to.isoformat() if self.close_to else None,
+            "q": self.q,
+        }
+        if self.custom:
+            values.update(zip(("cf_key", "cf_op", "cf_value"), self.custom, strict=True))
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+    cards: list[Opportunity] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def board_records(actor: Actor, pipeline: Pipeline, filters: BoardFilters) -> QuerySet[Opportunity]:
+    """The pipeline's deals the actor may see, narrowed by ``filters`` (not yet by stage)."""
+    qs = visible(actor, Opportunity.objects.filter(pipeline=pipeline))
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.team_id:
+        qs = qs.filter(team_id=filters.team_id)
+    if filters.close_from:
+        qs = qs.filter(expected_close_date__gte=filters.close_from)
+    if filters.close_to:
+        qs = qs.filter(expected_close_date__lte=filters.close_to)
+    if not (filters.close_from or filters.close_to):
+        cutoff = timezone.now() - timedelta(days=CLOSED_DAYS)
+        qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=cutoff))
+    if filters.custom:
+        key, op, value = filters.custom
+        definition = next((d for d in readable(actor, Opportunity.object_type) if d.key == key), None)
+        if definition is None:  # hidden from the actor's role, or no such field
+            raise ValidationFailed([FieldError(f"custom.{key}", _("Unknown custom field."), "unknown")])
+        qs = qs.filter(custom_filter(Opportunity.object_type, key, op, value, definition=definition))
+    if q := " ".join(filters.q.split()):
+        qs = qs.filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+    return qs
+
+
+def column_totals(records: QuerySet[Opportunity]) -> dict[int, dict]:
+    """Count, amount and weighted amount (base currency) per stage: one GROUP BY query."""
+    weighted = ExpressionWrapper(F("base_amount") * F("probability"), output_field=DecimalField())
+    rows = (
+        records.order_by()
+        .values("stage_id")
+        .annotate(count=Count("id"), amount=Sum("base_amount"), weighted=Sum(weighted))
+    )
+    return {
+        row["stage_id"]: {
+            "count": row["count"],
+            "amount": cents(row["amount"] or ZERO),
+            "weighted": cents(Decimal(row["weighted"] or 0) / 100),
+        }
+        for row in rows
+    }
+
+
+def cards(
+    records: QuerySet[Opportunity], stage: Stage, cursor: str | None = None, limit: int = CARD_PAGE
+) -> tuple[list[Opportunity], str | None]:
+    """One keyset page of a column's cards, most recently changed first."""
+    qs = records.filter(stage=stage).select_related("account", "owner")
+    return keyset_page(qs, ordering=CARD_ORDERING, limit=limit, cursor=cursor)
+
+
+def board(records: QuerySet[Opportunity], pipeline: Pipeline, limit: int = CARD_PAGE) -> list[Column]:
+    """Every column of the pipeline with its totals and first page of cards (``records``: from
+    ``board_records``, optionally narrowed further)."""
+    totals = column_totals(records)
+    columns = []
+    for stage in stages_of(pipeline):
+        column = Column(stage, **totals.get(stage.pk, {}))
+        if column.count:
+            column.cards, column.next_cursor = cards(records, stage, limit=limit)
+        columns.append(column)
+    return columns
+
+
+def pipelines_for(actor: Actor, *, active_only: bool = False) -> QuerySet[Pipeline]:
+    qs = Pipeline.objects.all().order_by("position", "id")
+    return qs.filter(active=True) if active_only else qs
+
+
+def stage_history(opp: Opportunity) -> list[StageChange]:
+    return list(
+        StageChange.objects.filter(opportunity=opp)
+        .select_related("from_stage", "to_stage", "changed_by")
+        .order_by("-changed_at", "-id")
+    )
+
+
+def contact_roles(opp: Opportunity) -> list[OpportunityContact]:
+    return list(OpportunityContact.objects.filter(opportunity=opp).select_related("contact").order_by("id"))
+
+
+def open_opportunities_of(actor: Actor, record, limit: int = 10) -> tuple[list[Opportunity], dict]:
+    """The open deals of an account (or a contact's: as a deal contact or through their account)."""
+    qs = visible(actor, Opportunity.objects.filter(status=Opportunity.Status.OPEN))
+    if isinstance(record, Contact):
+        involved = OpportunityContact.objects.filter(contact=record).values("opportunity_id")
+        qs = qs.filter(pk__in=involved)
+    else:
+        qs = qs.filter(account=record)
+    summary = qs.aggregate(count=Count("id"), amount=Sum("base_amount"))
+    summary["amount"] = cents(summary["amount"] or ZERO)
+    ordering = (F("expected_close_date").asc(nulls_last=True), "id")
+    rows = list(qs.select_related("stage", "owner").order_by(*ordering)[:limit])
+    return rows, summary
