@@ -6,6 +6,7 @@ very similar name at a very similar company. Name candidates are the records who
 like the new name's (an indexed prefix range), compared with rapidfuzz.
 """
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +34,10 @@ class Match:
 
 def _normalised(workspace, fields: dict[str, Any]) -> tuple[str, str]:
     email = phone = ""
-    try:
+    with contextlib.suppress(ValueError):
         email = normalize_email(str(fields.get("email") or ""))
-    except ValueError:
-        pass
-    try:
+    with contextlib.suppress(ValueError):
         phone = normalize_phone(str(fields.get("phone") or ""), workspace.default_region)
-    except ValueError:
-        pass
     return email, phone
 
 
