@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.deals",
     "kehu.leads",
+    "kehu.imports",
     "kehu.web",
     "kehu.operations",
 ]
@@ -179,6 +180,8 @@ SECURE_CSP = {
 # --- API -------------------------------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Import uploads stream to DATA_DIR/imports (chunked, never held in memory); their own size cap.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 600 * 1024 * 1024)
 API_RATE_LIMIT_PER_KEY = env_int("API_RATE_LIMIT_PER_KEY", 600)  # requests per window
 API_RATE_LIMIT_PER_WORKSPACE = env_int("API_RATE_LIMIT_PER_WORKSPACE", 3000)
 API_RATE_LIMIT_WINDOW = env_int("API_RATE_LIMIT_WINDOW", 60)  # seconds

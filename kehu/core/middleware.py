@@ -18,11 +18,14 @@ class RequestSizeLimitMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            if length > settings.API_MAX_BODY_BYTES:
+            limit = settings.API_MAX_BODY_BYTES
+            if request.path.startswith("/api/v1/imports"):  # file uploads stream to disk
+                limit = settings.IMPORT_MAX_FILE_BYTES
+            if length > limit:
                 body = {
                     "error": {
                         "code": "request_too_large",
-                        "message": f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes.",
+                        "message": f"The request body is larger than {limit} bytes.",
                         "details": [],
                     }
                 }
