@@ -11,3 +11,34 @@ class LeadsConfig(AppConfig):
         from kehu.workspaces.permissions import register_object_type
 
         register_object_type("leads.lead", _("Leads"), domain="sales")
+
+        from kehu.activities.panels import tasks_context, tasks_data, timeline_context, timeline_data
+        from kehu.customers.panels import Panel, register_panel
+
+        from .listing import register_lists
+
+        register_lists()
+        # The lead page shows the one timeline and the open tasks, as accounts and contacts do.
+        register_panel(
+            Panel(
+                key="lead_timeline",
+                title=_("Timeline"),
+                object_types=("leads.lead",),
+                template="activities/_timeline_panel.html",
+                context=timeline_context,
+                data=timeline_data,
+                order=10,
+            )
+        )
+        register_panel(
+            Panel(
+                key="lead_tasks",
+                title=_("Open tasks"),
+                object_types=("leads.lead",),
+                template="activities/_tasks_panel.html",
+                context=tasks_context,
+                data=tasks_data,
+                order=10,
+                column="side",
+            )
+        )

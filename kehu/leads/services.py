@@ -954,7 +954,10 @@ def _convert(actor: Actor, lead: Lead, account_id, contact_id, opportunity) -> C
             fields["custom"] = {**carried, **(fields.get("custom") or {})}
         try:
             new_opportunity = deal_services.create_opportunity(
-                actor, account_id=account.pk, contact_ids=[contact.pk], **fields
+                actor,
+                account_id=account.pk,
+                contacts=[{"contact_id": contact.pk, "is_primary": True}],
+                **fields,
             )
         except ValidationFailed as failed:
             raise prefixed("opportunity", failed) from None
