@@ -19,6 +19,7 @@ urlpatterns = [
     path("lists/", include("kehu.listviews.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.commerce.urls")),
+    path("", include("kehu.deals.urls")),
     path("", include("kehu.leads.urls")),
     path("", include("kehu.activities.urls")),
     path("", include("kehu.web.urls")),

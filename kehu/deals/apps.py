@@ -13,3 +13,9 @@ class DealsConfig(AppConfig):
         register_object_type("deals.opportunity", _("Opportunities"), domain="sales")
         # Pipelines, stages and lost reasons are the workspace's sales set-up: administrators change them.
         register_object_type("deals.pipeline", _("Pipelines and stages"), domain="admin")
+
+        from . import panels
+        from .listing import register_lists
+
+        panels.register()
+        register_lists()

@@ -171,3 +171,9 @@ def open_opportunities_of(actor: Actor, record, limit: int = 10) -> tuple[list[O
     ordering = (F("expected_close_date").asc(nulls_last=True), "id")
     rows = list(qs.select_related("stage", "owner").order_by(*ordering)[:limit])
     return rows, summary
+
+
+def deal_counts_by_stage() -> dict[int, int]:
+    """How many deals each stage holds (the settings page: a stage with deals needs a target to delete)."""
+    rows = Opportunity.objects.order_by().values("stage_id").annotate(n=Count("id"))
+    return {row["stage_id"]: row["n"] for row in rows}

@@ -1,0 +1,140 @@
+"""Form shapes for the opportunity and pipeline pages; the rules themselves live in the services."""
+
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from kehu.core.pickers import RecordPickerField
+from kehu.customers.forms import RecordForm, TagsField
+from kehu.customers.models import Account
+from kehu.customfields.forms import add_custom_fields
+from kehu.workspaces.access import Actor, visible
+
+from .models import LostReason, Opportunity, OpportunityContact, Stage
+from .services import REQUIRABLE_FIELDS, field_label
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    stages = Stage.objects.filter(pipeline__active=True).select_related("pipeline")
+    stages = sorted(stages, key=lambda s: (s.pipeline.position, s.pipeline_id, s.position))
+    return [(str(s.pk), f"{s.pipeline.name} · {s.name} ({s.probability}%)") for s in stages]
+
+
+def lost_reason_choices() -> list[tuple[str, str]]:
+    return [("", "—")] + [(r.name, r.name) for r in LostReason.objects.filter(active=True)]
+
+
+class CompetitorsField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Competitors"), required=False, help_text=_("Separate names with commas."), **kwargs
+        )
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        return [p.strip() for p in (value or "").replace("，", ",").split(",") if p.strip()]
+
+
+class OpportunityForm(RecordForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    account_id = RecordPickerField(search_url=reverse_lazy("customers:account-pick"), label=_("Account"))
+    stage_id = forms.TypedChoiceField(label=_("Pipeline and stage"), coerce=int, empty_value=None)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2, required=False)
+    currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
+    expected_close_date = forms.DateField(
+        label=_("Expected close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    probability = forms.IntegerField(
+        label=_("Probability (%)"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_("Leave empty for the stage's default."),
+    )
+    forecast_category = forms.ChoiceField(
+        label=_("Forecast category"),
+        required=False,
+        choices=[("", _("From the probability")), *Opportunity.ForecastCategory.choices],
+    )
+    next_step = forms.CharField(label=_("Next step"), max_length=300, required=False)
+    competitors = CompetitorsField()
+    source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    campaign = forms.CharField(label=_("Campaign"), max_length=200, required=False)
+    lost_reason = forms.CharField(label=_("Lost reason"), max_length=200, required=False)
+    tags = TagsField()
+    owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, empty_value=None, required=False)
+    team_id = forms.TypedChoiceField(label=_("Team"), coerce=int, empty_value=None, required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+
+    def __init__(self, actor: Actor, *args, record: Opportunity | None = None, **kwargs):
+        super().__init__(actor, *args, **kwargs)
+        self.record = record
+        self.fields["account_id"].queryset = visible(actor, Account.objects.all())
+        self.fields["stage_id"].choices = stage_choices()
+        add_custom_fields(self, actor, Opportunity.object_type, record)
+
+    def service_values(self) -> dict:
+        values = dict(self.cleaned_data)
+        for name in ("probability", "forecast_category"):
+            if values.get(name) in (None, ""):
+                values.pop(name)  # the stage's default
+        if values.get("amount") is None:
+            values["amount"] = 0
+        if self.record is not None and self.record.pipeline_id:
+            stage = Stage.objects.filter(pk=values.get("stage_id")).first()
+            if stage is not None:
+                values["pipeline_id"] = stage.pipeline_id
+        return values
+
+
+class ContactRoleForm(forms.Form):
+    contact_id = forms.TypedChoiceField(label=_("Contact"), coerce=int)
+    role = forms.ChoiceField(label=_("Role"), choices=OpportunityContact.Role.choices)
+
+    def __init__(self, *args, contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact_id"].choices = [(c.pk, c.name) for c in contacts]
+
+
+class PipelineForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+
+def requirable_choices() -> list[tuple[str, str]]:
+    from kehu.customfields.queries import definitions
+
+    return [(n, field_label(n)) for n in REQUIRABLE_FIELDS] + [
+        (f"custom.{d.key}", d.label) for d in definitions(Opportunity.object_type)
+    ]
+
+
+class StageForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    probability = forms.IntegerField(label=_("Probability (%)"), min_value=0, max_value=100)
+    outcome = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[("open", _("Open")), ("won", _("Won")), ("lost", _("Lost"))],
+        required=False,
+    )
+    required_fields = forms.MultipleChoiceField(
+        label=_("Required to enter"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["required_fields"].choices = requirable_choices()
+
+    def service_values(self) -> dict:
+        data = self.cleaned_data
+        outcome = data.get("outcome") or "open"
+        return {
+            "name": data["name"],
+            "probability": data["probability"],
+            "is_won": outcome == "won",
+            "is_lost": outcome == "lost",
+            "required_fields": data.get("required_fields") or [],
+        }
