@@ -1,29 +1,23 @@
 """Form shapes for the commerce pages; the rules themselves live in services."""
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.pickers import RecordPickerField
 from kehu.customers.models import Account, Contact
 from kehu.customfields.forms import add_custom_fields, clean_custom_form
 from kehu.workspaces.access import Actor, visible
 from kehu.workspaces.models import Membership
 
 from .models import Feedback, Order, Product
-
-CHOICES_LIMIT = 500
+from .pickers import product_label
 
 
 def _owner_choices() -> list[tuple[str, str]]:
+    # A select: a workspace has tens of members; accounts, contacts and products use search pickers.
     members = Membership.objects.filter(is_active=True).select_related("user").order_by("user__name")
     return [("", "—")] + [(str(m.user_id), str(m.user)) for m in members]
-
-
-def _with_current(qs, current, limit: int) -> list:
-    """The first ``limit`` rows of ``qs`` plus the currently chosen one (so editing never loses it)."""
-    rows = list(qs[:limit])
-    if current and str(current).isdigit() and all(r.pk != int(current) for r in rows):
-        rows += list(qs.filter(pk=int(current)))
-    return rows
 
 
 class ProductForm(forms.Form):
@@ -55,8 +49,13 @@ class RateForm(forms.Form):
 
 
 class OrderForm(forms.Form):
-    account_id = forms.TypedChoiceField(label=_("Account"), coerce=int)
-    contact_id = forms.TypedChoiceField(label=_("Contact"), coerce=int, empty_value=None, required=False)
+    account_id = RecordPickerField(label=_("Account"), search_url=reverse_lazy("customers:account-pick"))
+    contact_id = RecordPickerField(
+        label=_("Contact"),
+        required=False,
+        search_url=reverse_lazy("customers:contact-pick"),
+        depends="account=account_id",  # suggests the people of the chosen account
+    )
     number = forms.CharField(
         label=_("Number"),
         max_length=40,
@@ -75,29 +74,20 @@ class OrderForm(forms.Form):
         self.fields["owner_id"].choices = _owner_choices()
         self.fields["currency"].initial = actor.workspace.base_currency
         add_custom_fields(self, actor, Order.object_type, record)
-        current = self.data.get("account_id") if self.is_bound else self.initial.get("account_id")
-        accounts = _with_current(
-            visible(actor, Account.objects.only("id", "name")).order_by("-updated_at"), current, CHOICES_LIMIT
-        )
-        self.fields["account_id"].choices = [
-            ("", "—"),
-            *sorted(((str(a.pk), a.name) for a in accounts), key=lambda c: c[1]),
-        ]
-        contacts = []
-        if current and str(current).isdigit():
-            contacts = list(
-                visible(actor, Contact.objects.filter(account_id=int(current)).only("id", "name")).order_by(
-                    "name"
-                )[:CHOICES_LIMIT]
-            )
-        self.fields["contact_id"].choices = [("", "—")] + [(str(c.pk), c.name) for c in contacts]
+        self.fields["account_id"].queryset = visible(actor, Account.objects.only("id", "name"))
+        self.fields["contact_id"].queryset = visible(actor, Contact.objects.only("id", "name"))
 
     def clean(self):
         return clean_custom_form(self, super().clean())
 
 
 class OrderLineForm(forms.Form):
-    product_id = forms.TypedChoiceField(label=_("Product"), coerce=int, empty_value=None, required=False)
+    product_id = RecordPickerField(
+        label=_("Product"),
+        required=False,
+        search_url=reverse_lazy("commerce:product-pick"),
+        label_of=product_label,
+    )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=14, decimal_places=3, required=False)
     unit_price = forms.DecimalField(
@@ -110,23 +100,25 @@ class OrderLineForm(forms.Form):
     unit_cost = forms.DecimalField(label=_("Unit cost"), max_digits=18, decimal_places=4, required=False)
     discount = forms.DecimalField(label=_("Discount"), max_digits=16, decimal_places=2, required=False)
 
-    def __init__(self, *args, product_choices=(), **kwargs):
+    def __init__(self, *args, product_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product_id"].choices = product_choices
+        # Any product, active or not, may stay on a line; the service checks the rest.
+        self.fields["product_id"].queryset = Product.objects.only("id", "name", "sku")
+        self.fields["product_id"].widget.labels = dict(product_choices or {})
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {}) or {}
         return not any(data.get(name) not in (None, "") for name in ("product_id", "description", "quantity"))
 
 
-def product_choices(extra_ids: set[int] | None = None) -> list[tuple[str, str]]:
-    """Active products (and any already on the order), for the line picker: one query per page."""
-    qs = Product.objects.only("id", "sku", "name", "active").order_by("name")
-    rows = list(qs.filter(active=True)[:CHOICES_LIMIT])
-    missing = (extra_ids or set()) - {p.pk for p in rows}
-    if missing:
-        rows += list(qs.filter(pk__in=missing))
-    return [("", "—")] + [(str(p.pk), f"{p.name} · {p.sku}") for p in rows]
+def product_choices(extra_ids: set[int] | None = None) -> dict[int, str]:
+    """Labels of the products already on the order, for the line pickers: one query for all rows
+    (the picker searches the catalog for new lines)."""
+    if not extra_ids:
+        return {}
+    return {
+        p.pk: product_label(p) for p in Product.objects.filter(pk__in=extra_ids).only("id", "name", "sku")
+    }
 
 
 class BaseLineFormSet(forms.BaseFormSet):

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from . import views
+from .pickers import urlpatterns as picker_urls
 
 app_name = "commerce"
 urlpatterns = [
+    *picker_urls,
     path("orders/", views.order_list, name="order-list"),
     path("orders/new/", views.order_create, name="order-create"),
     path("orders/line-row/", views.order_line_row, name="order-line-row"),

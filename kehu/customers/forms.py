@@ -1,19 +1,21 @@
 """Form shapes for the account and contact pages; the rules themselves live in services."""
 
 from django import forms
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.pickers import RecordPickerField
 from kehu.customfields.forms import add_custom_fields, clean_custom_form
 from kehu.workspaces.access import Actor, visible
 from kehu.workspaces.models import Membership, Team
 
-from .models import Account, Contact
+from .models import Account, Address, Contact
 
-ACCOUNT_CHOICES_LIMIT = 500
 PHONE_HELP = _("Any format; national numbers use the workspace's region.")
 
 
 def _owner_choices() -> list[tuple[str, str]]:
+    # A select: a workspace has tens of members, not thousands (accounts and contacts use pickers).
     members = Membership.objects.filter(is_active=True).select_related("user").order_by("user__name")
     return [("", "—")] + [(str(m.user_id), str(m.user)) for m in members]
 
@@ -22,13 +24,23 @@ def _team_choices() -> list[tuple[str, str]]:
     return [("", "—")] + [(str(t.pk), t.name) for t in Team.objects.order_by("name")]
 
 
-def _account_choices(actor: Actor, current: object, exclude: int | None = None) -> list[tuple[str, str]]:
-    """The most recently updated visible accounts plus the current one, by name.
+def account_picker(**kwargs) -> RecordPickerField:
+    """A search picker of accounts; the form sets ``.queryset = visible(actor, Account.objects.all())``
+    in ``__init__`` so only accounts the user may see are accepted."""
+    return RecordPickerField(search_url=reverse_lazy("customers:account-pick"), **kwargs)
 
-    A search picker replaces this list once a workspace has thousands of accounts.
-    """
+
+def contact_picker(**kwargs) -> RecordPickerField:
+    """A search picker of contacts (``depends="account=account_id"`` narrows it to the account chosen
+    in the form's ``account_id``); set ``.queryset`` as for ``account_picker``."""
+    return RecordPickerField(search_url=reverse_lazy("customers:contact-pick"), **kwargs)
+
+
+def _account_choices(actor: Actor, current: object, exclude: int | None = None) -> list[tuple[str, str]]:
+    """Deprecated: a capped select of accounts, kept only until the deals forms (in progress) move
+    to ``account_picker``; see /work/notes/requests.md."""
     qs = visible(actor, Account.objects.only("id", "name"))
-    accounts = list(qs.order_by("-updated_at")[:ACCOUNT_CHOICES_LIMIT])
+    accounts = list(qs.order_by("-updated_at")[:500])
     if current and str(current).isdigit() and all(a.pk != int(current) for a in accounts):
         accounts += list(qs.filter(pk=int(current)))
     choices = sorted(((str(a.pk), a.name) for a in accounts if a.pk != exclude), key=lambda c: c[1])
@@ -74,9 +86,7 @@ class AccountForm(RecordForm):
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
     size = forms.ChoiceField(label=_("Size"), choices=[("", "—"), *Account.Size.choices], required=False)
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
-    parent_id = forms.TypedChoiceField(
-        label=_("Parent account"), coerce=int, empty_value=None, required=False
-    )
+    parent_id = account_picker(label=_("Parent account"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False, help_text=PHONE_HELP)
     email = forms.CharField(label=_("Email"), max_length=254, required=False)
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
@@ -97,17 +107,18 @@ class AccountForm(RecordForm):
 
     def __init__(self, actor: Actor, *args, record: Account | None = None, **kwargs):
         super().__init__(actor, *args, **kwargs)
-        current = self.initial.get("parent_id") or (self.data.get("parent_id") if self.is_bound else None)
-        self.fields["parent_id"].choices = _account_choices(
-            actor, current, exclude=record.pk if record else None
-        )
+        self.fields["parent_id"].queryset = visible(actor, Account.objects.all())
+        if record is not None:  # not its own parent (deeper cycles are the service's check)
+            self.fields[
+                "parent_id"
+            ].widget.search_url = f"{reverse('customers:account-pick')}?exclude={record.pk}"
         add_custom_fields(self, actor, Account.object_type, record)
 
 
 class ContactForm(RecordForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     name_en = forms.CharField(label=_("Latin name"), max_length=200, required=False)
-    account_id = forms.TypedChoiceField(label=_("Account"), coerce=int, empty_value=None, required=False)
+    account_id = account_picker(label=_("Account"), required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=100, required=False)
     department = forms.CharField(label=_("Department"), max_length=100, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False, help_text=PHONE_HELP)
@@ -136,8 +147,7 @@ class ContactForm(RecordForm):
 
     def __init__(self, actor: Actor, *args, record: Contact | None = None, **kwargs):
         super().__init__(actor, *args, **kwargs)
-        current = self.initial.get("account_id") or (self.data.get("account_id") if self.is_bound else None)
-        self.fields["account_id"].choices = _account_choices(actor, current)
+        self.fields["account_id"].queryset = visible(actor, Account.objects.all())
         add_custom_fields(self, actor, Contact.object_type, record)
 
     def service_values(self) -> dict:
@@ -154,3 +164,22 @@ def initial_values(form_class: type[RecordForm], record, tags: list[str]) -> dic
         initial[network] = record.social.get(network, "")
     initial["tags"] = tags
     return initial
+
+
+class AddressForm(forms.Form):
+    """One address on the account or contact page (the rules are the services')."""
+
+    kind = forms.ChoiceField(label=_("Type"), choices=Address.Kind.choices, initial=Address.Kind.OFFICE)
+    country = forms.CharField(
+        label=_("Country"), max_length=2, required=False, help_text=_("Two-letter code, e.g. CN")
+    )
+    province = forms.CharField(label=_("Province / state"), max_length=100, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    district = forms.CharField(label=_("District"), max_length=100, required=False)
+    street = forms.CharField(label=_("Street"), max_length=300, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    is_primary = forms.BooleanField(label=_("Primary address"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "address")
+        super().__init__(*args, **kwargs)

@@ -24,6 +24,7 @@ from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
 
 from . import services
+from .address_views import addresses_context
 from .forms import AccountForm, ContactForm, initial_values
 from .models import Account, Contact
 from .panels import render_panels
@@ -117,6 +118,7 @@ class RecordPages:
             "can_delete": request.actor.can("delete", self.model.object_type),
         }
         context["points"] = services.contact_points(record)
+        context["addresses"] = addresses_context(request, record, self)["addresses"]
         context["tags"] = services.tags_of(record)
         if self.model is Account:
             context["contacts"] = contacts_for(request.actor, account=record).order_by("name")[:100]

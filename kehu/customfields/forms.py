@@ -12,6 +12,7 @@ from django import forms
 from django.utils.dateparse import parse_datetime
 
 from kehu.core.errors import ValidationFailed
+from kehu.core.pickers import RecordPickerField, picker_url
 from kehu.workspaces.access import Actor, visible
 
 from .models import FieldDefinition, FieldType
@@ -29,15 +30,22 @@ def _member_choices() -> list[tuple[str, str]]:
     return [("", "—")] + [(str(m.user_id), str(m.user)) for m in members]
 
 
-def _relation_choices(actor: Actor, d: FieldDefinition, current: Any) -> list[tuple[str, str]]:
+def _relation_field(actor: Actor, d: FieldDefinition, current: Any, common: dict) -> forms.Field:
+    """A search picker over the records the actor may see (a select of the most recent ones for a
+    target whose app serves no picker endpoint)."""
     model = model_for(d.target)
     if model is None:
-        return [("", "—")]
+        return forms.ChoiceField(choices=[("", "—")], **common)
     qs = visible(actor, model.objects.all())
+    url = picker_url(d.target)
+    if url:
+        return RecordPickerField(search_url=url, queryset=qs, **common)
     records = list(qs.order_by("-updated_at")[:RELATION_CHOICES_LIMIT])
     if current and all(r.pk != current for r in records):
         records += list(qs.filter(pk=current))
-    return [("", "—"), *sorted(((str(r.pk), str(r)) for r in records), key=lambda c: c[1])]
+    return forms.ChoiceField(
+        choices=[("", "—"), *sorted(((str(r.pk), str(r)) for r in records), key=lambda c: c[1])], **common
+    )
 
 
 def _local_datetime(value: Any, time_zone: str) -> str:
@@ -74,7 +82,7 @@ def form_field(actor: Actor, d: FieldDefinition, current: Any) -> forms.Field:
     if kind == FieldType.USER:
         return forms.ChoiceField(choices=_member_choices(), **common)
     if kind == FieldType.RELATION:
-        return forms.ChoiceField(choices=_relation_choices(actor, d, current), **common)
+        return _relation_field(actor, d, current, common)
     attrs = {"type": {"url": "url", "email": "email", "phone": "tel"}.get(kind, "text")}
     return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
 
