@@ -171,7 +171,9 @@ def lead_convert(request, pk: int):
     lead = access_record(request.actor, Lead.objects.all(), pk, "change")
     if lead.is_converted:
         return redirect("leads:detail", pk)
-    form = ConvertForm(request.POST or None, **_convert_choices(request.actor, lead))
+    form = ConvertForm(
+        request.POST if request.method == "POST" else None, **_convert_choices(request.actor, lead)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         opportunity = None

@@ -143,6 +143,7 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
+    from kehu.leads.demo import seed as seed_leads
     from kehu.workspaces.models import Workspace
 
     if Workspace.objects.filter(slug__in=[DEMO_SLUG, GLOBEX_SLUG]).exists():
@@ -153,6 +154,7 @@ def seed() -> bool:
     _seed_globex(rng, users)
     seed_activities(users)
     seed_commerce(users)
+    seed_leads(DEMO_SLUG, SEED + 4)
     return True
 
 
