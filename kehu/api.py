@@ -12,6 +12,7 @@ from kehu.customfields.api import router as customfields_router
 from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
 from kehu.listviews.api import router as listviews_router
+from kehu.scoring.api import router as scoring_router
 from kehu.workspaces.api import router as workspaces_router
 
 api = KehuAPI(
@@ -32,3 +33,4 @@ api.add_router("", activities_router)
 api.add_router("", commerce_router)
 api.add_router("", leads_router)
 api.add_router("", deals_router)
+api.add_router("", scoring_router)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.deals",
     "kehu.leads",
+    "kehu.scoring",
     "kehu.imports",
     "kehu.web",
     "kehu.operations",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("settings/", include("kehu.workspaces.urls")),
     path("settings/audit/", include("kehu.audit.urls")),
     path("settings/custom-fields/", include("kehu.customfields.urls")),
+    path("settings/lead-scoring/", include("kehu.scoring.urls")),
     path("lists/", include("kehu.listviews.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.commerce.urls")),

@@ -12,6 +12,8 @@ class ScoringConfig(AppConfig):
         from kehu.workspaces.permissions import register_object_type
 
         from .handlers import on_lead_saved
+        from .panels import register
 
         register_object_type("scoring.rule", _("Lead scoring rules"), domain="admin")
         lead_saved.connect(on_lead_saved, dispatch_uid="scoring.on_lead_saved")
+        register()

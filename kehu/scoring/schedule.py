@@ -25,6 +25,7 @@ def tick() -> int:
             rescore_engaged.enqueue(workspace_id)
             count += 1
             if services.retrain_due(workspace_id, every):
+                services.mark_retrain_requested(workspace_id)
                 retrain.enqueue(workspace_id)
                 count += 1
     return count

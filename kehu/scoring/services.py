@@ -10,7 +10,7 @@ they are derived values like a total, not user edits, so they are not audited an
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -296,12 +296,13 @@ def events_for(
 @dataclass
 class Active:
     version: int
+    trained_at: datetime | None
     model: predictive.Model
-    custom_keys: list[str] = field(default_factory=list)
 
 
 # Per process: workspace id -> the loaded model of the newest ready version. A lookup checks the
-# version (one indexed query) and parses the counts only when a new version was trained.
+# version (one indexed query) and parses the counts only when a new version was trained. The
+# training time is part of the key, so a reused id (tests, a restored backup) never hits a stale entry.
 _MODELS: dict[int, Active] = {}
 
 
@@ -309,18 +310,19 @@ def active_model(workspace_id: int) -> Active | None:
     latest = (
         ScoringModel.objects.filter(workspace_id=workspace_id, status=ScoringModel.Status.READY)
         .order_by("-version")
-        .values_list("version", flat=True)
+        .values_list("version", "trained_at")
         .first()
     )
     if latest is None:
         _MODELS.pop(workspace_id, None)
         return None
     cached = _MODELS.get(workspace_id)
-    if cached is not None and cached.version == latest:
+    if cached is not None and (cached.version, cached.trained_at) == latest:
         return cached
-    row = ScoringModel.objects.get(workspace_id=workspace_id, version=latest)
-    custom_keys = [name.removeprefix("custom.") for name in row.features if name.startswith("custom.")]
-    loaded = Active(latest, predictive.Model(row.params), custom_keys)
+    params = ScoringModel.objects.filter(workspace_id=workspace_id, version=latest[0]).values_list(
+        "params", flat=True
+    )[0]
+    loaded = Active(latest[0], latest[1], predictive.Model(params))
     _MODELS[workspace_id] = loaded
     return loaded
 
@@ -421,22 +423,9 @@ def explain(actor: Actor, lead: Lead, now: datetime | None = None) -> dict[str, 
     """
     fields = lead_fields(actor)
     scores = compute(lead, now, labels=_labels(fields))
-    hidden = {
-        n for n in (r.field for r in scores.rules.reasons) if n.startswith("custom.") and n not in fields
-    }
-    rule_reasons = [
-        {**r.as_dict(), "label": f"{engine.format_points(r.points)} {r.text}"}
-        for r in scores.rules.reasons
-        if r.field not in hidden
-    ]
+    rule_reasons = _rule_reasons(scores.rules, fields)
     factors = [
-        {
-            "feature": f.feature,
-            "value": f.value if f.value != predictive.OTHER else "",
-            "weight": round(f.weight, 3),
-            "ratio": round(f.ratio, 2),
-            "text": _factor_text(f, fields),
-        }
+        _factor_dict(f, fields)
         for f in scores.factors
         if not f.feature.startswith("custom.") or f.feature in fields
     ]
@@ -680,10 +669,105 @@ def rescore_engaged(workspace, *, limit: int = 5_000, now: datetime | None = Non
 
 
 def retrain_due(workspace_id: int, every: timedelta, now: datetime | None = None) -> bool:
-    """Whether the nightly retraining is due: nothing trained in ``every``, none training now."""
+    """Whether the nightly retraining is due: no training started within ``every`` and none waiting
+    in the queue (enqueued less than ``STALE_TRAINING`` ago)."""
     now = now or timezone.now()
-    recent = ScoringModel.objects.filter(workspace_id=workspace_id).filter(
-        Q(started_at__gte=now - every)
-        | Q(status=ScoringModel.Status.TRAINING, started_at__gte=now - STALE_TRAINING)
-    )
-    return not recent.exists()
+    if ScoringModel.objects.filter(workspace_id=workspace_id, started_at__gte=now - every).exists():
+        return False
+    return not ScoringState.objects.filter(
+        workspace_id=workspace_id, retrain_requested_at__gte=now - STALE_TRAINING
+    ).exists()
+
+
+def mark_retrain_requested(workspace_id: int) -> None:
+    now = timezone.now()
+    if not ScoringState.objects.filter(workspace_id=workspace_id).update(retrain_requested_at=now):
+        ScoringState.objects.get_or_create(workspace_id=workspace_id, defaults={"retrain_requested_at": now})
+
+
+def request_retrain(actor: Actor):
+    """ "Retrain now": enqueue the training job (administrators); returns the task result."""
+    from .tasks import retrain
+
+    require(actor, "change", ScoringRule.object_type)
+    mark_retrain_requested(actor.workspace.pk)
+    return retrain.enqueue(actor.workspace.pk)
+
+
+# --- presenting rules and the model ----------------------------------------------------------------
+
+
+def describe(rule: ScoringRule, fields: dict[str, FieldInfo] | None = None) -> str:
+    """A rule in words: "Industry is Software", "Meeting held (half-life 7 days, cap 20)"."""
+    compiled = engine.Rule.of(rule)
+    if rule.kind == ScoringRule.Kind.FIT:
+        field_labels, value_labels = _labels(fields if fields is not None else lead_fields())
+        return engine.describe_condition(compiled, field_labels, value_labels)
+    text = engine.event_label(compiled)
+    notes = []
+    if rule.half_life_days:
+        notes.append(_("half-life %(n)s days") % {"n": rule.half_life_days})
+    if rule.cap:
+        notes.append(_("cap %(n)s") % {"n": rule.cap})
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _rule_reasons(result: engine.Result, fields: dict[str, FieldInfo]) -> list[dict[str, Any]]:
+    """Reasons as dicts with their label; reasons on custom fields the reader may not see left out."""
+    return [
+        {**r.as_dict(), "label": f"{engine.format_points(r.points)} {r.text}"}
+        for r in result.reasons
+        if not r.field.startswith("custom.") or r.field in fields
+    ]
+
+
+def try_rules(actor: Actor, lead: Lead, draft: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rule-based score of a lead with the active rules, or with one unsaved rule only."""
+    fields = lead_fields(actor)
+    rules = [draft_rule(draft)] if draft is not None else active_rules()
+    result = compute(lead, rules=rules, labels=_labels(fields)).rules
+    return {"score": result.score, "total": result.total, "reasons": _rule_reasons(result, fields)}
+
+
+def _factor_dict(factor: predictive.Factor, fields: dict[str, FieldInfo]) -> dict[str, Any]:
+    return {
+        "feature": factor.feature,
+        "value": factor.value if factor.value != predictive.OTHER else "",
+        "weight": round(factor.weight, 3),
+        "ratio": round(factor.ratio, 2),
+        "text": _factor_text(factor, fields),
+    }
+
+
+def model_report(actor: Actor) -> dict[str, Any]:
+    """The model status page and ``GET /scoring/model``: what is in use and why, and recent runs."""
+    status = model_status()
+    won, lost = history_counts()
+    ready = status["ready"]
+    factors: list[dict] = []
+    active = active_model(actor.workspace.pk) if ready is not None else None
+    if active is not None:
+        fields = lead_fields(actor)
+        strongest = sorted(
+            (
+                predictive.Factor(name, value, weight)
+                for name, table in active.model.weights.items()
+                if not name.startswith("custom.") or name in fields
+                for value, weight in table.items()
+                if value != predictive.OTHER
+            ),
+            key=lambda f: -abs(f.weight),
+        )[:10]
+        factors = [_factor_dict(f, fields) for f in strongest]
+    state = ScoringState.objects.filter(workspace=actor.workspace).first()
+    return {
+        "kind": status["kind"],
+        "message": status["message"],
+        "needs": status["needs"],
+        "have": {"won": won, "lost": lost},
+        "ready": ready,
+        "features": ready.features if ready is not None else predictive_features(),
+        "top_factors": factors,
+        "history": latest_models(),
+        "retrain_requested_at": state.retrain_requested_at if state else None,
+    }
