@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.deals",
     "kehu.leads",
+    "kehu.forecast",
     "kehu.scoring",
     "kehu.imports",
     "kehu.web",
