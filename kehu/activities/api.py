@@ -8,6 +8,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, keyset
 from kehu.core.errors import NotFound
+from kehu.listviews.api import apply_api_filters
 from kehu.workspaces.access import access_record
 
 from . import plans, queries, services
@@ -111,6 +112,7 @@ def _activity(request, activity_id: int, action: str = "view") -> Activity:
 @router.get("/activities", response=list[ActivityOut], summary="Activities the caller may see")
 @keyset(orderings=("occurred_at", "created_at"), default="-occurred_at")
 def list_activities(request: HttpRequest, filters: Query[ActivityFilters]):
+    """Also filters by ``?filters=<JSON filter spec>`` (AND/OR groups, docs/lists.md)."""
     actor = actor_of(request)
     qs = queries.activities_for(actor).prefetch_related("participants", "links")
     if filters.object_type or filters.object_id is not None:
@@ -122,7 +124,7 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]):
         qs = qs.filter(queries.linked_to(filters.object_type, filters.object_id))
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    return qs
+    return apply_api_filters(actor, qs, request)
 
 
 @router.post("/activities", response={201: ActivityOut}, summary="Log an activity")
@@ -331,6 +333,7 @@ def _task(request, task_id: int) -> Task:
 @router.get("/tasks", response=list[TaskOut], summary="Tasks the caller may see (and all assigned to them)")
 @keyset(orderings=("due_at", "created_at", "priority"), default="due_at")
 def list_tasks(request: HttpRequest, filters: Query[TaskFilters]):
+    """Also filters by ``?filters=<JSON filter spec>`` (e.g. ``due_state`` overdue; docs/lists.md)."""
     actor = actor_of(request)
     qs = queries.tasks_for(actor)
     if filters.assignee == "me":
@@ -349,7 +352,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilters]):
         qs = qs.filter(record_type=filters.record_type)
     if filters.record_id is not None:
         qs = qs.filter(record_id=filters.record_id)
-    return qs
+    return apply_api_filters(actor, qs, request)
 
 
 @router.post("/tasks", response={201: TaskOut}, summary="Create a task")

@@ -15,3 +15,6 @@ class ActivitiesConfig(AppConfig):
         register_object_type("activities.activity", _("Activities"), domain="customer")
         register_object_type("activities.task", _("Tasks"), domain="customer")
         panels.register()
+        from .listing import register_lists
+
+        register_lists()

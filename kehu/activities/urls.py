@@ -8,6 +8,7 @@ urlpatterns = [
     path("timeline/<str:object_type>/<int:object_id>/log/", views.log_activity, name="log"),
     path("timeline/<str:object_type>/<int:object_id>/comment/", views.add_comment, name="comment"),
     path("timeline/<str:object_type>/<int:object_id>/tasks/", views.record_tasks_panel, name="record-tasks"),
+    path("activities/", views.activity_list, name="activity-list"),
     path("tasks/", views.my_tasks, name="my-tasks"),
     path("tasks/new/", views.create_task, name="task-create"),
     path("tasks/<int:pk>/edit/", views.edit_task, name="task-edit"),

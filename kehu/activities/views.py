@@ -14,18 +14,20 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kehu.core.api import InvalidCursor, keyset_page
+from kehu.core.api import InvalidCursor
 from kehu.core.errors import DomainError
-from kehu.workspaces.access import access_record
+from kehu.listviews.filters import encode_spec
+from kehu.listviews.web import cell_context, list_state, page, toolbar_context
+from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
 
 from . import plans, queries, services
 from .forms import ActivityForm, CommentForm, PlanForm, TaskForm
-from .models import FollowUpPlan, Notification, Task
+from .listing import TASK_TABS
+from .models import Activity, FollowUpPlan, Notification, Task
 from .panels import tasks_context, timeline_context
 from .records import access_linked
 
-TASK_PAGE = 50
 BELL_LIMIT = 10
 
 
@@ -112,32 +114,69 @@ def _task(request, pk: int) -> Task:
         raise Http404 from None
 
 
-@member_required
-def my_tasks(request):
-    tab = request.GET.get("tab", "overdue")
-    if tab not in queries.TABS:
-        tab = "overdue"
-    qs, ordering = queries.my_tasks(request.actor, tab)
+def _list_page(request, object_type: str, template: str, state=None, **extra):
+    """A record list on the list machinery: one keyset page of the state, the toolbar, the rows."""
+    state = state or list_state(request, object_type)
     try:
-        rows, next_cursor = keyset_page(
-            qs, ordering=ordering, limit=TASK_PAGE, cursor=request.GET.get("cursor") or None
-        )
+        rows, next_cursor = page(state, None, request.GET.get("cursor") or None)
     except InvalidCursor as error:
         return HttpResponseBadRequest(str(error))
     context = {
         "rows": rows,
         "next_cursor": next_cursor,
-        "tab": tab,
-        "counts": queries.tab_counts(request.actor),
-        "can_create": request.actor.can("create", Task.object_type),
-        "can_plan": plans.can_manage_plans(request.actor),
+        "query": state.q,
+        "can_export": request.actor.can("export", object_type),
+        **cell_context(request, state),
+        **toolbar_context(request, state, next_cursor=next_cursor),
+        **extra,
     }
-    template = (
-        "activities/_task_rows.html"
-        if request.htmx and request.GET.get("cursor")
-        else "activities/my_tasks.html"
+    return render(request, "listviews/_rows.html" if request.htmx else template, context)
+
+
+@member_required
+def activity_list(request):
+    """Every activity the member may see, newest first (filters, columns, saved views, export, bulk)."""
+    require(request.actor, "view", Activity.object_type)
+    return _list_page(request, Activity.object_type, "activities/activity_list.html", list_name="activity")
+
+
+@member_required
+def my_tasks(request):
+    """The tasks list. Its quick tabs (mine, overdue, today, upcoming, done) are filter specs with a
+    sort: ``?tab=overdue`` opens one, and the member can refine it and save it as a view. Without
+    any list parameter and without a default view the "Overdue" tab opens."""
+    require(request.actor, "view", Task.object_type)
+    tab = request.GET.get("tab", "")
+    if tab in TASK_TABS:
+        query = request.GET.copy()
+        query.pop("tab")
+        _label, spec, sort = TASK_TABS[tab]
+        query["f"], query["sort"] = encode_spec(spec), sort
+        request.GET = query
+    state = list_state(request, Task.object_type)
+    if not request.GET and state.view is None:
+        _label, spec, sort = TASK_TABS["overdue"]
+        state.filters, state.ordering = spec, sort
+        state.explicit.update(f=encode_spec(spec), sort=sort)
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "active": state.view is None and state.filters == spec and state.ordering == sort,
+        }
+        for key, (label, spec, sort) in TASK_TABS.items()
+    ]
+    return _list_page(
+        request,
+        Task.object_type,
+        "activities/task_list.html",
+        state=state,
+        list_name="task",
+        tabs=tabs,
+        counts=queries.tab_counts(request.actor),
+        can_create=request.actor.can("create", Task.object_type),
+        can_plan=plans.can_manage_plans(request.actor),
     )
-    return render(request, template, context)
 
 
 @member_required
@@ -148,6 +187,8 @@ def complete_task(request, pk: int):
         services.complete_task(request.actor, task)
     except DomainError as error:
         show_domain_error(request, error)
+    if request.htmx and request.POST.get("cell"):  # the tasks list's status cell
+        return render(request, "activities/_task_status_cell.html", {"task": task})
     if request.htmx:
         return render(request, "activities/_task_row.html", {"task": task, "just_done": True})
     return redirect(_next(request) or reverse("activities:my-tasks"))
@@ -170,8 +211,6 @@ def _task_form_page(request, form, title, task=None):
 
 @member_required
 def create_task(request):
-    from kehu.workspaces.access import require
-
     require(request.actor, "create", Task.object_type)
     initial = {"assignee_id": request.user.pk, **{k: v for k, v in request.GET.items() if k != "next"}}
     form = TaskForm(request.POST or None, initial=initial)

@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, keyset
 from kehu.core.errors import FieldError, NotFound, ValidationFailed
+from kehu.listviews.api import apply_api_filters
 from kehu.workspaces.access import access_record, require
 
 from . import services
@@ -330,9 +331,14 @@ def _order_payload(payload: Schema) -> dict:
 
 
 @router.get("/orders", response=list[OrderOut], summary="Orders the caller may see")
-@keyset(orderings=("order_date", "created_at", "updated_at", "number"), default="-order_date")
+@keyset(
+    orderings=("order_date", "created_at", "updated_at", "number", "base_total_amount"), default="-order_date"
+)
 def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
-    return orders_for(actor_of(request), **filters.dict())
+    """Also filters by ``?filters=<JSON filter spec>`` (AND/OR groups incl. custom fields and
+    ``margin``; docs/lists.md)."""
+    actor = actor_of(request)
+    return apply_api_filters(actor, orders_for(actor, **filters.dict()), request)
 
 
 @router.post("/orders", response={201: OrderDetailOut}, summary="Create an order with its lines")

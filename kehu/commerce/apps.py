@@ -19,5 +19,8 @@ class CommerceConfig(AppConfig):
         register_object_type("commerce.exchangerate", _("Exchange rates"), domain="admin")
         register_object_type("commerce.feedback", _("Customer feedback"), domain="service")
         panels.register()
+        from .listing import register_lists
+
+        register_lists()
         # Follow-up plans "N days after the first order" read first orders from here.
         register_first_order_source(first_orders)

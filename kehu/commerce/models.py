@@ -132,6 +132,9 @@ class Order(OwnedRecord):
             models.Index(fields=["workspace", "status"], name="order_ws_status"),
             models.Index(fields=["workspace", "contact", "order_date"], name="order_ws_contact_date"),
             models.Index(fields=["workspace", "owner"], name="order_ws_owner"),
+            # The order list's "amount" sort (keyset on base_total_amount, id; read backwards for
+            # the largest first). The default sort, newest order date, uses order_ws_date above.
+            models.Index(fields=["workspace", "base_total_amount", "id"], name="order_ws_amount"),
         ]
 
     def __str__(self) -> str:

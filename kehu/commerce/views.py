@@ -7,7 +7,7 @@ order form is a form plus a formset of lines; "add line" fetches one more row wi
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,9 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kehu.core.api import keyset_page
+from kehu.core.api import InvalidCursor, keyset_page
 from kehu.core.errors import DomainError, NotFound
 from kehu.customers.models import Account, Contact
+from kehu.listviews.web import cell_context, list_state, page, toolbar_context
 from kehu.workspaces.access import access_record, require, visible
 from kehu.workspaces.views import member_required, show_domain_error
 
@@ -53,42 +54,56 @@ def _day(value) -> date | None:
 # --- orders ----------------------------------------------------------------------------------------
 
 
+# Narrowings older links carry (the account and contact pages link to ``?account=`` / ``?contact=``);
+# they combine with the list's filters, sort and columns and are kept in its links.
+PRESETS = ("account", "contact", "status", "date_from", "date_to")
+
+
 @member_required
 def order_list(request):
+    """The orders list on the list machinery (filters, sort, columns, saved views, export, bulk)."""
     actor = request.actor
     require(actor, "view", Order.object_type)
     params = request.GET
-    filters = {
-        "q": params.get("q", "").strip()[:100],
-        "account_id": _int(params.get("account")),
-        "contact_id": _int(params.get("contact")),
-        "status": params.get("status") if params.get("status") in Order.Status.values else None,
-        "date_from": _day(params.get("date_from")),
-        "date_to": _day(params.get("date_to")),
-    }
-    rows, next_cursor = keyset_page(
-        orders_for(actor, **filters),
-        ordering="-order_date",
-        limit=PAGE_SIZE,
-        cursor=params.get("cursor") or None,
-    )
-    query = params.copy()
-    query.pop("cursor", None)
+    state = list_state(request, Order.object_type)
+    account_id, contact_id = _int(params.get("account")), _int(params.get("contact"))
+    status = params.get("status") if params.get("status") in Order.Status.values else None
+    records = orders_for(
+        actor,
+        q=state.q,
+        account_id=account_id,
+        contact_id=contact_id,
+        status=status,
+        date_from=_day(params.get("date_from")),
+        date_to=_day(params.get("date_to")),
+    ).select_related("contact")
+    for name in PRESETS:
+        if params.get(name):
+            state.explicit[name] = params[name]
+    try:
+        rows, next_cursor = page(state, records, params.get("cursor") or None)
+    except InvalidCursor as error:
+        return HttpResponseBadRequest(str(error))
     context = {
         "rows": rows,
         "next_cursor": next_cursor,
-        "filters": filters,
-        "querystring": query.urlencode(),
-        "statuses": Order.Status.choices,
-        "account": visible(actor, Account.objects.only("id", "name")).filter(pk=filters["account_id"]).first()
-        if filters["account_id"]
+        "query": state.q,
+        "account": visible(actor, Account.objects.only("id", "name", "owner_id", "team_id"))
+        .filter(pk=account_id)
+        .first()
+        if account_id
         else None,
-        "contact": visible(actor, Contact.objects.only("id", "name")).filter(pk=filters["contact_id"]).first()
-        if filters["contact_id"]
+        "contact": visible(actor, Contact.objects.only("id", "name", "owner_id", "team_id"))
+        .filter(pk=contact_id)
+        .first()
+        if contact_id
         else None,
         "can_create": actor.can("create", Order.object_type),
+        "can_export": actor.can("export", Order.object_type),
+        **cell_context(request, state),
+        **toolbar_context(request, state, next_cursor=next_cursor),
     }
-    template = "commerce/_order_rows.html" if request.htmx else "commerce/order_list.html"
+    template = "listviews/_rows.html" if request.htmx else "commerce/order_list.html"
     return render(request, template, context)
 
 

@@ -13,6 +13,7 @@ class CustomersConfig(AppConfig):
         register_object_type("customers.account", _("Accounts"), domain="customer")
         register_object_type("customers.contact", _("Contacts"), domain="customer")
 
-        from .listing import register_lists
+        from .listing import register_lists, register_search
 
         register_lists()
+        register_search()

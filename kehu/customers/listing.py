@@ -205,3 +205,37 @@ CONTACT_LIST = ListConfig(
 def register_lists() -> None:
     register(ACCOUNT_LIST)
     register(CONTACT_LIST)
+
+
+def register_search() -> None:
+    """Accounts and contacts in the global search (name, pinyin, email, phone in any format)."""
+    from urllib.parse import quote
+
+    from kehu.listviews.search import SearchGroup, register_search
+
+    register_search(
+        SearchGroup(
+            key="accounts",
+            label=_("Accounts"),
+            object_type=Account.object_type,
+            search=lambda actor, q, limit: list(accounts_for(actor, q).order_by("name")[:limit]),
+            url=lambda r: reverse("customers:account-detail", args=[r.pk]),
+            title=lambda r: r.name,
+            details=lambda r: [r.city],
+            more_url=lambda q: reverse("customers:account-list") + "?q=" + quote(q),
+            order=10,
+        )
+    )
+    register_search(
+        SearchGroup(
+            key="contacts",
+            label=_("Contacts"),
+            object_type=Contact.object_type,
+            search=lambda actor, q, limit: list(contacts_for(actor, q).order_by("name")[:limit]),
+            url=lambda r: reverse("customers:contact-detail", args=[r.pk]),
+            title=lambda r: r.name,
+            details=lambda r: [r.account.name if r.account_id else "", r.email],
+            more_url=lambda q: reverse("customers:contact-list") + "?q=" + quote(q),
+            order=20,
+        )
+    )

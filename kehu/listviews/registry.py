@@ -44,6 +44,7 @@ class ListField:
     condition: Callable[..., Q] | None = None
     nullable: bool = False  # a NULL-able column: "is empty" also matches NULL
     definition: Any = None  # the custom FieldDefinition behind a ``custom.<key>`` field
+    only: tuple[str, ...] = ()  # fewer lookups than the type offers (what a ``condition`` can answer)
 
     @property
     def orm_path(self) -> str:
@@ -51,7 +52,7 @@ class ListField:
 
     @property
     def lookups(self) -> tuple[str, ...]:
-        return LOOKUPS[self.type]
+        return self.only or LOOKUPS[self.type]
 
 
 def _plain_cell(value: Any) -> str:

@@ -91,3 +91,13 @@ def toolbar_context(request, state: ListState, **extra) -> dict:
         + [{"column": c, "shown": False} for k, c in known.items() if k not in state.columns],
         **extra,
     }
+
+
+def cell_context(request, state: ListState) -> dict:
+    """What cells need besides their record: the workspace's phone region and, when a user-type
+    custom field is shown, member names (one query, only then)."""
+    from kehu.customfields.models import FieldType
+    from kehu.customfields.web import member_names
+
+    shows_users = any(d.field_type == FieldType.USER for d in state.custom_columns())
+    return {"region": request.workspace.default_region, "custom_users": member_names() if shows_users else {}}

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kehu.customers.models import Account, Contact
-from kehu.customers.queries import accounts_for, contacts_for
+from kehu.listviews.search import run_search
 from kehu.workspaces.access import visible
 from kehu.workspaces.middleware import SESSION_KEY
 from kehu.workspaces.models import Membership
@@ -31,15 +31,14 @@ SEARCH_LIMIT = 10
 
 @login_required
 def search(request):
-    """Accounts and contacts matching the query (name, email, phone), as the user may see them."""
+    """Every registered result group (accounts, contacts, orders, …) for the query, as the user may
+    see them; apps add groups with ``kehu.listviews.search.register_search`` (docs/lists.md)."""
     query = request.GET.get("q", "").strip()[:200]
-    results = {}
+    groups = []
     if query and request.actor is not None:
-        results = {
-            "accounts": list(accounts_for(request.actor, query).order_by("name")[: SEARCH_LIMIT + 1]),
-            "contacts": list(contacts_for(request.actor, query).order_by("name")[: SEARCH_LIMIT + 1]),
-        }
-    return render(request, "web/search.html", {"query": query, "results": results, "limit": SEARCH_LIMIT})
+        groups = run_search(request.actor, query, SEARCH_LIMIT)
+    context = {"query": query, "groups": groups, "results": {g.group.key: g.rows for g in groups}}
+    return render(request, "web/search.html", context)
 
 
 @login_required

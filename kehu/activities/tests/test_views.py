@@ -187,7 +187,7 @@ def test_my_tasks_tabs_quick_complete_and_query_count(tenant, account):
         for i in range(20):
             services.create_task(sales, title=f"More {i}", due_at=now + timedelta(days=3, hours=i))
     assert _count(client, "/tasks/?tab=upcoming") == few
-    assert few <= 8
+    assert few <= 9  # + the list toolbar (saved views, members); the tab counts are one query
 
 
 def test_task_form_create_and_edit(tenant, account):

@@ -92,8 +92,10 @@ def test_order_list_filters_and_query_count(shop, django_assert_num_queries):
     shop.order("owner", account_id=shop.other_account.pk, status="paid")  # not the rep's
     client = shop.tenant.web_client("sales")
     client.get("/orders/")  # warm up the session
-    # session, user, membership (+ role and workspace), one page of orders (with account and owner)
-    with django_assert_num_queries(5):
+    # session, user, membership (+ role and workspace), default view, custom fields, one page of
+    # orders (with account, contact and owner), the saved-view tabs, members (owner filter and
+    # bulk), the workspace switcher
+    with django_assert_num_queries(9):
         response = client.get("/orders/")
     assert len(response.context["rows"]) == 12
     paid = client.get("/orders/", {"status": "paid", "date_from": "2025-01-05"})
