@@ -9,6 +9,7 @@ from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
 from kehu.customfields.api import router as customfields_router
+from kehu.imports.api import router as imports_router
 from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
 from kehu.listviews.api import router as listviews_router
@@ -31,6 +32,7 @@ api.add_router("", customfields_router)
 api.add_router("", listviews_router)
 api.add_router("", activities_router)
 api.add_router("", commerce_router)
+api.add_router("", imports_router)
 api.add_router("", leads_router)
 api.add_router("", deals_router)
 api.add_router("", scoring_router)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scope
 
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import record
@@ -125,9 +126,15 @@ def _new_job(actor: Actor, spec: Target, *, name: str, path: str, size: int) -> 
     try:
         info = files.detect(job_file(job))
         job.file_kind, job.encoding, job.delimiter = info.kind, info.encoding, info.delimiter
-        job.sheet = info.sheets[0] if info.sheets else ""
         job.options["sheets"] = info.sheets
-        _read_headers(job)
+        for sheet in info.sheets or [""]:  # the first sheet that has a header row
+            job.sheet = sheet
+            try:
+                _read_headers(job)
+                break
+            except files.BadFile:
+                if sheet == (info.sheets or [""])[-1]:
+                    raise
     except files.BadFile:
         if not Path(path).is_absolute():
             job_file(job).unlink(missing_ok=True)
@@ -548,8 +555,10 @@ def _after_batch(job: ImportJob, batch_number: int) -> None:
     """Called after each committed batch (tests simulate a worker killed here)."""
 
 
-def run(actor: Actor, job_id: int) -> ImportJob:
-    """Run (or continue) a queued job to its end; the background task's body."""
+def run(actor: Actor, job_id: int, progress=None) -> ImportJob:
+    """Run (or continue) a queued job to its end; the background task's body.
+
+    ``progress(job)`` is called after every committed batch (the CLI prints it)."""
     job = jobs_for(actor).get(pk=job_id)
     if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         return job
@@ -578,6 +587,8 @@ def run(actor: Actor, job_id: int) -> ImportJob:
             if not _run_batch(actor, job, plan, batch):
                 break
             _after_batch(job, number)
+            if progress is not None:
+                progress(ImportJob.objects.get(pk=job.pk))
         else:
             ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
                 status=ImportJob.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
@@ -930,24 +941,33 @@ def request_undo(actor: Actor, job: ImportJob, *, enqueue: bool = True) -> Impor
 
 
 def run_undo(actor: Actor, job_id: int) -> ImportJob:
-    """Undo in chunks, newest lineage first (a record created then updated is restored, then deleted)."""
+    """Undo in chunks, newest lineage first (a record created then updated is restored, then deleted).
+
+    Each chunk is one transaction that also drops its lineage rows: an interrupted undo continues
+    where it stopped when run again."""
     job = jobs_for(actor).get(pk=job_id)
     problems: list[str] = []
-    while True:
-        with transaction.atomic():
-            chunk = list(ImportedRecord.objects.filter(job=job).order_by("-row", "-id")[:UNDO_CHUNK])
-            if not chunk:
-                break
-            for lineage in chunk:
-                try:
-                    with transaction.atomic():
-                        _undo_one(actor, lineage)
-                except DomainError as error:
-                    if len(problems) < 20:
-                        problems.append(
-                            _("Row %(row)s: %(error)s") % {"row": lineage.row, "error": error.message}
-                        )
-            ImportedRecord.objects.filter(pk__in=[r.pk for r in chunk]).delete()
+    try:
+        while True:
+            with transaction.atomic():
+                chunk = list(ImportedRecord.objects.filter(job=job).order_by("-row", "-id")[:UNDO_CHUNK])
+                if not chunk:
+                    break
+                for lineage in chunk:
+                    try:
+                        with transaction.atomic():
+                            _undo_one(actor, lineage)
+                    except DomainError as error:
+                        if len(problems) < 20:
+                            problems.append(
+                                _("Row %(row)s: %(error)s") % {"row": lineage.row, "error": error.message}
+                            )
+                ImportedRecord.objects.filter(pk__in=[r.pk for r in chunk]).delete()
+    except Exception as error:  # the job must say why it stopped; the traceback goes to the log
+        logger.exception("undo of import %s failed", job.pk)
+        _fail(job, _("The undo stopped: %(error)s") % {"error": error})
+        job.refresh_from_db()
+        return job
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.UNDONE, message="\n".join(problems), updated_at=timezone.now()
     )
@@ -985,7 +1005,10 @@ def report_rows(actor: Actor, job: ImportJob) -> Iterator[list]:
     _own_job(actor, job)
     labels = dict(ImportIssue.Kind.choices)
     yield [_("Row"), _("Column"), _("Value"), _("Corrected value"), _("Result"), _("Reason")]
-    for issue in ImportIssue.objects.filter(job=job).order_by("row", "id").iterator(chunk_size=2000):
+    # A streamed response is read after the view (and its workspace scope) returned: scope here.
+    with scope(workspace=actor.workspace):
+        issues = ImportIssue.objects.filter(job_id=job.pk).order_by("row", "id").iterator(chunk_size=2000)
+    for issue in issues:
         yield [
             issue.row,
             issue.column,
