@@ -12,6 +12,7 @@ from kehu.customfields.api import router as customfields_router
 from kehu.imports.api import router as imports_router
 from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
+from kehu.forecast.api import router as forecast_router
 from kehu.listviews.api import router as listviews_router
 from kehu.scoring.api import router as scoring_router
 from kehu.workspaces.api import router as workspaces_router
