@@ -235,3 +235,21 @@ def test_conversion_into_existing_records_and_atomicity(tenant):
         assert not lead.is_converted and Contact.objects.count() == 0
         result = services.convert_lead(actor, lead, account_id=account.pk)
         assert result.account.pk == account.pk and Account.objects.count() == 1
+
+
+def test_conversion_with_an_opportunity(tenant):
+    from kehu.deals.models import Opportunity
+
+    actor = tenant.actors["admin"]
+    with tenant.scope():
+        lead = services.create_lead(
+            actor, name="Q", company="Deal Co", status="qualified", source="event", utm_campaign="expo"
+        )
+        result = services.convert_lead(actor, lead, opportunity={"amount": 12000})
+        opp = Opportunity.objects.get()
+        assert result.opportunity.pk == opp.pk and opp.account_id == result.account.pk
+        assert (opp.name, opp.amount, opp.source, opp.campaign) == ("Deal Co", 12000, "event", "expo")
+        assert list(opp.contact_roles.values_list("contact_id", flat=True)) == [result.contact.pk]
+        lead.refresh_from_db()
+        assert lead.converted_opportunity_id == opp.pk
+        assert services.convert_lead(actor, lead).opportunity.pk == opp.pk
