@@ -338,15 +338,27 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+def _page_order(state: ListState) -> tuple:
+    """The list page's order (``keyset_page``): empty values last in both directions, then pk."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db.models import F
+
+    desc, name = state.sort_field.startswith("-"), state.sort_field.lstrip("-")
+    try:
+        nullable = state.config.model._meta.get_field(name).null
+    except FieldDoesNotExist:
+        nullable = True
+    nulls = {"nulls_last": True} if nullable else {}
+    return (F(name).desc(**nulls) if desc else F(name).asc(**nulls), "-pk" if desc else "pk")
+
+
 def export_table(actor: Actor, state: ListState, *, fmt: str) -> Iterator[list]:
     """Header, then one row per record of the state, in its sort order; needs the export
     permission and is audited (format, filter description, columns)."""
     config = state.config
     require(actor, "export", config.object_type)
     columns = state.visible_columns()
-    records = state.apply().order_by(
-        state.sort_field, "pk" if not state.sort_field.startswith("-") else "-pk"
-    )
+    records = state.apply().order_by(*_page_order(state))
     record(
         AuditEntry.Action.EXPORT,
         actor=actor,

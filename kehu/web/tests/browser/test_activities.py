@@ -83,7 +83,7 @@ def test_recurring_follow_up_plan_creates_a_task_in_my_tasks(page, live_server, 
     expect(page.locator("#bell-count")).to_have_text("1")  # "created 1 task for you"
     page.click("#nav-tasks")
     page.click("#task-tabs [data-tab=upcoming]")
-    row = page.locator("#task-rows .task-row")
+    row = page.locator("#task-rows tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Visit Northwind Traders")
 
