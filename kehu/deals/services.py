@@ -401,6 +401,7 @@ def _move_all(actor: Actor, deals, target: Stage) -> None:
         _apply_stage(actor, deal, target, timezone.now())
         deal.updated_by = actor.user
         deal.save()
+        _write_pending_change(deal)
         record(AuditEntry.Action.UPDATE, actor=actor, instance=deal, changes=diff(before, snapshot(deal)))
 
 
@@ -943,7 +944,7 @@ def update_opportunity(
             opp.forecast_category = overrides["forecast_category"]
         elif "probability" in overrides and target is None:
             opp.forecast_category = derived_forecast_category(opp.probability, opp.status)
-    if opp.status == S.LOST and "lost_reason" in cleaned and not opp.lost_reason:
+    if target is None and opp.status == S.LOST and "lost_reason" in cleaned and not opp.lost_reason:
         errors.append(FieldError("lost_reason", _("Give the reason the deal was lost."), "required"))
     if {"amount", "currency"} & set(cleaned) or related["lines"] or opp.base_amount is None:
         rate_error = _convert(opp, timezone.localdate())

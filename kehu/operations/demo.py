@@ -143,6 +143,7 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
+    from kehu.deals.demo import seed as seed_deals
     from kehu.leads.demo import seed as seed_leads
     from kehu.workspaces.models import Workspace
 
@@ -154,6 +155,7 @@ def seed() -> bool:
     _seed_globex(rng, users)
     seed_activities(users)
     seed_commerce(users)
+    seed_deals(DEMO_SLUG, SEED + 3)
     seed_leads(DEMO_SLUG, SEED + 4)
     return True
 
