@@ -100,6 +100,7 @@ def order_list(request):
         else None,
         "can_create": actor.can("create", Order.object_type),
         "can_export": actor.can("export", Order.object_type),
+        "list_name": "order",
         **cell_context(request, state),
         **toolbar_context(request, state, next_cursor=next_cursor),
     }
