@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "kehu.activities",
     "kehu.commerce",
     "kehu.deals",
+    "kehu.quotes",
     "kehu.leads",
     "kehu.scoring",
     "kehu.forecast",

@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from kehu.activities import schedule
+from kehu.quotes import schedule as quotes_schedule
 from kehu.scoring import schedule as scoring_schedule
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         while not stop:
             started = time.monotonic()
             try:
-                count = schedule.tick() + scoring_schedule.tick()
+                count = schedule.tick() + scoring_schedule.tick() + quotes_schedule.tick()
             except Exception:  # a database hiccup must not end the loop
                 self.stderr.write(_("The scheduler tick failed; retrying at the next one."))
                 if options["once"]:
