@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("kehu.customers.urls")),
     path("", include("kehu.commerce.urls")),
     path("", include("kehu.deals.urls")),
+    path("", include("kehu.quotes.urls")),
     path("sales/", include("kehu.forecast.urls")),
     path("", include("kehu.leads.urls")),
     path("", include("kehu.activities.urls")),
