@@ -11,6 +11,6 @@ def on_lead_saved(sender, lead, actor=None, created=False, **kwargs) -> None:
     """Score the lead now (a few milliseconds). Scoring never fails the lead's own save: an error is
     logged and the nightly rescoring catches the lead up."""
     try:
-        services.score_lead(lead)
+        services.score_lead(lead, new=created)
     except Exception:
         logger.exception("scoring lead %s failed", getattr(lead, "pk", None))

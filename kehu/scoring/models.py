@@ -125,6 +125,9 @@ class ScoringState(models.Model):
 
     workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     last_link_id = models.BigIntegerField(default=0)
+    # Bumped on every rule change / set when a model is ready: processes reload their cached copy.
+    rules_version = models.PositiveIntegerField(default=0)
+    model_version = models.PositiveIntegerField(default=0)
     # When a retraining was last enqueued: the scheduler does not enqueue another while it waits.
     retrain_requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -119,3 +119,14 @@ def test_score_panel_context(tenant):
         context = score_panel_context(tenant.actors["sales"], lead)
     assert context["score"]["score"] == 30
     assert context["score"]["reasons"][0]["label"] == "+30 Source is Referral"
+
+
+def test_lead_page_shows_the_score_panel(tenant):
+    owner = tenant.actors["owner"]
+    with tenant.scope():
+        services.create_rule(owner, kind="fit", field="industry", operator="eq", value="Software", points=20)
+        lead = create_lead(owner, name="Panel", industry="Software")
+    page = tenant.web_client("owner").get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert 'id="lead-score-panel"' in page
+    assert "+20 Industry is Software" in page
+    assert "needs 50 won and 50 lost leads" in page
