@@ -58,8 +58,8 @@ def picker_response(
         rows, next_cursor = keyset_page(
             queryset, ordering=ordering, limit=PICKER_LIMIT, cursor=request.GET.get("cursor") or None
         )
-    except InvalidCursor:
-        return JsonResponse({"detail": str(_("Invalid cursor."))}, status=400)
+    except InvalidCursor as error:
+        return JsonResponse({"detail": str(error.message)}, status=400)
     results = [{"id": r.pk, "label": label(r), "detail": detail(r) if detail else ""} for r in rows]
     return JsonResponse({"results": results, "next": next_cursor})
 

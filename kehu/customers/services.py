@@ -462,6 +462,19 @@ def _check_address(values: dict, prefix: str = "", fallback=None) -> list[FieldE
     return errors
 
 
+def _address_item(item: dict, prefix: str = "") -> tuple[dict, list[FieldError]]:
+    """One submitted address, cleaned, and its errors (field names after ``prefix``)."""
+    values = {name: str(item.get(name) or "") for name in ADDRESS_FIELDS}
+    errors = _check_address(values, prefix)
+    kind = item.get("kind") or Address.Kind.OFFICE
+    if kind not in Address.Kind.values:
+        message = _("Choose one of: %s.") % ", ".join(Address.Kind.values)
+        errors.append(FieldError(prefix + "kind", message, "invalid_choice"))
+    if not any(values.values()):
+        errors.append(FieldError(prefix + "city", _("Give at least a city or a street."), "required"))
+    return {"kind": kind, **values, "is_primary": bool(item.get("is_primary"))}, errors
+
+
 def _clean_addresses(items: list[dict] | None, record=None) -> list[dict] | None:
     """Validate a full list of addresses; an ``id`` keeps that address of ``record`` (changed in
     place), addresses left out are removed; exactly one primary when any are given."""
@@ -477,24 +490,13 @@ def _clean_addresses(items: list[dict] | None, record=None) -> list[dict] | None
     errors, cleaned, seen_ids = [], [], set()
     for i, item in enumerate(items):
         prefix = f"addresses.{i}."
-        values = {name: str(item.get(name) or "") for name in ADDRESS_FIELDS}
-        errors += _check_address(values, prefix)
-        kind = item.get("kind") or Address.Kind.OFFICE
-        if kind not in Address.Kind.values:
-            errors.append(
-                FieldError(
-                    prefix + "kind",
-                    _("Choose one of: %s.") % ", ".join(Address.Kind.values),
-                    "invalid_choice",
-                )
-            )
-        if not any(values.values()):
-            errors.append(FieldError(prefix + "city", _("Give at least a city or a street."), "required"))
+        address, item_errors = _address_item(item, prefix)
+        errors += item_errors
         address_id = item.get("id")
         if address_id is not None and (address_id not in known or address_id in seen_ids):
             errors.append(FieldError(prefix + "id", _("Unknown address."), "invalid"))
         seen_ids.add(address_id)
-        cleaned.append({"id": address_id, "kind": kind, **values, "is_primary": bool(item.get("is_primary"))})
+        cleaned.append({"id": address_id, **address})
     if errors:
         raise ValidationFailed(errors)
     if cleaned and sum(a["is_primary"] for a in cleaned) != 1:
@@ -582,18 +584,10 @@ def _address_lines(items: list[dict]) -> list[str]:
 def _one_address(values: dict) -> dict:
     """One address from a form, checked alone so errors name plain fields (``city``, not
     ``addresses.2.city``)."""
-    item = {name: str(values.get(name) or "") for name in ADDRESS_FIELDS}
-    errors = _check_address(item)
-    kind = values.get("kind") or Address.Kind.OFFICE
-    if kind not in Address.Kind.values:
-        errors.append(
-            FieldError("kind", _("Choose one of: %s.") % ", ".join(Address.Kind.values), "invalid_choice")
-        )
-    if not any(item.values()):
-        errors.append(FieldError("city", _("Give at least a city or a street."), "required"))
+    address, errors = _address_item(values)
     if errors:
         raise ValidationFailed(errors)
-    return {"kind": kind, **item, "is_primary": bool(values.get("is_primary"))}
+    return address
 
 
 def _replace_addresses(actor: Actor, record, items: list[dict]) -> None:
