@@ -144,6 +144,7 @@ def is_seeded() -> bool:
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
     from kehu.deals.demo import seed as seed_deals
+    from kehu.forecast.demo import seed as seed_forecast
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.leads.demo import seed as seed_leads
     from kehu.workspaces.models import Workspace
@@ -159,6 +160,7 @@ def seed() -> bool:
     seed_deals(DEMO_SLUG, SEED + 3)
     seed_quotes(DEMO_SLUG, SEED + 5)
     seed_leads(DEMO_SLUG, SEED + 4)
+    seed_forecast(DEMO_SLUG, SEED + 6)
     return True
 
 
