@@ -39,7 +39,9 @@ def seed(workspace_slug: str, seed_value: int) -> int:
         )
         actors: dict = {}
         for opp, outcome in zip(deals, PLAN, strict=False):
-            actor = actors.get(opp.owner_id) or actors.setdefault(opp.owner_id, actor_for(opp.owner, workspace))
+            if opp.owner_id not in actors:
+                actors[opp.owner_id] = actor_for(opp.owner, workspace)
+            actor = actors[opp.owner_id]
             lines = services.lines_from_opportunity(opp)
             for line in lines:
                 line["tax_rate"] = 13 if line.get("product_id") else 6
