@@ -1,0 +1,169 @@
+"""Import benchmark: generate a CSV of contacts (messy, like real exports) and import it.
+
+Measures the whole path of ``kehu import``: streamed reading, cleansing (whitespace, full-width,
+phones to E.164, emails, dates), the duplicate check by email/phone against existing records, the
+contacts services' validation, bulk inserts with audit entries, lineage and the report — rows/s
+end to end and the process's peak memory (RSS).
+
+    python benchmarks/imports.py --rows 1000000 [--existing 20000] [--dry-run]
+
+Uses the database of ``KEHU_DATABASE_URL`` (a new workspace ``importbench-<time>``); results go to
+``benchmarks/results/imports-<db>-<date>.json``. See docs/performance.md.
+"""
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+WESTERN = ["James Smith", "Mary Johnson", "Robert Brown", "Linda Davis", "Michael Miller", "Sarah Wilson"]
+COMPANIES = [
+    f"{c}{b}科技有限公司"
+    for c in ("北京", "上海", "深圳", "杭州")
+    for b in ("星辰", "远航", "蓝海", "智联", "华信")
+]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phone(rng: random.Random, n: int) -> str:
+    digits = f"13{n % 10}{n:08d}"[-11:]
+    style = n % 4
+    if style == 0:
+        return digits
+    if style == 1:
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if style == 2:
+        return f"+86 {digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    return "".join(chr(ord(c) + 0xFEE0) for c in digits)  # full-width digits
+
+
+def row(rng: random.Random, n: int) -> list[str]:
+    name = (
+        rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if n % 2 else "")
+        if n % 4
+        else rng.choice(WESTERN)
+    )
+    email = f"User.{n}@Example.COM" if n % 3 == 0 else f"user{n}@example.com"
+    birthday = ("1990-05-01", "1985/12/31", "1979年3月8日", "25.11.1988")[n % 4]
+    return [f"  {name} ", phone(rng, n), email, rng.choice(COMPANIES), birthday, rng.choice(["是", "否"])]
+
+
+HEADER = ["姓名", "手机", "邮箱", "公司名称", "生日", "同意邮件营销"]
+
+
+def generate(path: Path, rows: int, seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow(row(rng, n))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--existing", type=int, default=20_000, help="contacts already there (duplicate check)"
+    )
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django_scopes import scope, scopes_disabled
+
+    from kehu.customers.services import bulk_create_contacts
+    from kehu.imports import services
+    from kehu.users.models import User
+    from kehu.workspaces.services import actor_for, create_workspace
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    path = Path(settings.DATA_DIR) / f"bench-import-{args.rows}.csv"
+    started = time.perf_counter()
+    if not path.exists():
+        generate(path, args.rows, args.seed)
+    print(
+        f"file: {path} ({path.stat().st_size / 1024**2:.1f} MB, {args.rows:,} rows) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    with scopes_disabled():
+        owner = User.objects.create_user(
+            email=f"owner-{stamp}@importbench.test", password="bench-password-123"
+        )
+        workspace = create_workspace(f"Import bench {stamp}", owner, slug=f"importbench-{stamp}")
+    with scope(workspace=workspace):
+        actor = actor_for(owner, workspace)
+        # Existing contacts: every 50th row of the file repeats one's email (rejected as a duplicate).
+        t0 = time.perf_counter()
+        for start in range(0, args.existing, 1000):
+            bulk_create_contacts(
+                actor,
+                [
+                    {"name": f"Existing {n}", "email": f"user{n * 50 + 1}@example.com"}
+                    for n in range(start, min(start + 1000, args.existing))
+                ],
+            )
+        print(f"existing contacts: {args.existing:,} in {time.perf_counter() - t0:.1f} s")
+        job = services.job_for_path(actor, path, target="contacts")
+        job = services.configure(actor, job, dry_run=args.dry_run, options={"region": "CN"})
+        print("mapping:", json.dumps(job.mapping, ensure_ascii=False))
+        services.start(actor, job, enqueue=False)
+        last = [time.perf_counter()]
+
+        def progress(current):
+            if time.perf_counter() - last[0] >= 10:
+                last[0] = time.perf_counter()
+                print(
+                    f"  {current.cursor:,}/{current.total_rows:,} rows · "
+                    f"{current.rows_per_second:,.0f} rows/s · RSS peak {rss_mb():,.0f} MB",
+                    flush=True,
+                )
+
+        wall = time.perf_counter()
+        job = services.run(actor, job.pk, progress=progress)
+        wall = time.perf_counter() - wall
+    result = {
+        "database": connection.vendor,
+        "rows": args.rows,
+        "existing_contacts": args.existing,
+        "dry_run": args.dry_run,
+        "status": job.status,
+        "created": job.created_count,
+        "rejected": job.error_count,
+        "corrected_cells": job.corrected_count,
+        "batch_rows_per_second": round(job.rows_per_second),
+        "wall_seconds_incl_count_pass": round(wall, 1),
+        "end_to_end_rows_per_second": round(args.rows / wall),
+        "peak_rss_mb": round(rss_mb()),
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "at": stamp,
+        "message": job.message,
+    }
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    out = ROOT / "benchmarks" / "results" / f"imports-{connection.vendor}-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
