@@ -20,7 +20,11 @@ def seed(tenant):
 
 
 def test_products_with_prices_and_booleans(tenant, make_job, run_job):
-    job = run_job(make_job("SKU,名称,单价,启用\nA-1,Alpha,\"¥1,234.50\",是\nA-2,Beta,12,否\nA-3,,5,是\n", target="products"))
+    job = run_job(
+        make_job(
+            'SKU,名称,单价,启用\nA-1,Alpha,"¥1,234.50",是\nA-2,Beta,12,否\nA-3,,5,是\n', target="products"
+        )
+    )
     assert (job.created_count, job.error_count) == (2, 1)
     with tenant.scope():
         alpha = Product.objects.get(sku="A-1")
@@ -59,12 +63,19 @@ def test_orders_group_lines_by_order_number(tenant, make_job, run_job, monkeypat
 
 def test_activities_link_to_contact_and_account(tenant, make_job, run_job):
     seed(tenant)
-    text = "类型,主题,时间,联系人邮箱,公司名称\n电话,Intro call,2026-11-20 10:30,ann@acme.cn,Acme 上海\nmeeting,Demo,2026/11/21,,\n"
+    text = (
+        "类型,主题,时间,联系人邮箱,公司名称\n"
+        "电话,Intro call,2026-11-20 10:30,ann@acme.cn,Acme 上海\n"
+        "meeting,Demo,2026/11/21,,\n"
+    )
     job = run_job(make_job(text, target="activities"))
     assert (job.created_count, job.error_count) == (2, 0), list(ImportIssue.objects.values_list("reason"))
     with tenant.scope():
         call = Activity.objects.get(subject="Intro call")
-        assert call.kind == "call" and call.source == "import" and call.occurred_at.hour == 2  # 10:30 Shanghai
+        assert (
+            call.kind == "call" and call.source == "import" and call.occurred_at.hour == 2
+        )  # 10:30 Shanghai
         assert {link.object_type for link in ActivityLink.objects.filter(activity=call)} == {
-            "customers.account", "customers.contact"
+            "customers.account",
+            "customers.contact",
         }
