@@ -29,7 +29,9 @@ def test_create_account_then_contact_from_its_page(tenant):
     assert "北京华信咨询" in page.content.decode() and "010 6552 8888" in page.content.decode()
 
     form = client.get(f"/contacts/new/?account_id={account.pk}")
-    assert f'value="{account.pk}" selected' in form.content.decode()
+    # The account picker comes filled in: the id to post and the name in the search box.
+    assert f'name="account_id" value="{account.pk}"' in form.content.decode()
+    assert 'name="account_id__text" value="北京华信咨询"' in form.content.decode()
     client.post("/contacts/new/", {"name": "张伟", "account_id": account.pk, "email": "ZHANG@hx.cn"})
     with tenant.scope():
         contact = Contact.objects.get(name="张伟")
