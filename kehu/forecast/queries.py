@@ -237,7 +237,7 @@ def forecast(
     user_quota = {pk: resolve_quota(items, period) for pk, items in by_user.items()}
     for pk, quota in user_quota.items():
         owners.setdefault(pk, Line("owner", pk)).quota = quota
-    for pk in by_team:
+    for pk in [*by_team, *([team_id] if team_id else [])]:
         teams.setdefault(pk, Line("team", pk))
     team_ids = [pk for pk in teams if pk is not None]
     members: dict[int, list[int]] = {}

@@ -74,6 +74,33 @@ def _period(actor: Actor, value: Any) -> Period:
     return parse_period(str(value), actor.workspace)
 
 
+def _write(
+    actor: Actor, owner_id: int | None, team_id: int | None, chosen: Period, amount: Decimal | None
+) -> tuple[SalesTarget | None, str]:
+    """Create, change or (amount None) remove one target; answers the target and what was done."""
+    existing = (
+        SalesTarget.objects.select_for_update()
+        .filter(owner_id=owner_id, team_id=team_id, period=chosen.kind, start_date=chosen.start)
+        .first()
+    )
+    if amount is None:
+        if existing is None:
+            return None, ""
+        delete_record(actor, existing)
+        return None, "deleted"
+    if existing is not None:
+        return existing, "updated" if update_record(actor, existing, {"amount": amount}) else ""
+    target = SalesTarget(
+        owner_id=owner_id,
+        team_id=team_id,
+        period=chosen.kind,
+        start_date=chosen.start,
+        end_date=chosen.end,
+        amount=amount,
+    )
+    return create_record(actor, target), "created"
+
+
 @transaction.atomic
 def set_target(
     actor: Actor, *, period: str, amount: Any, owner_id: int | None = None, team_id: int | None = None
@@ -82,26 +109,9 @@ def set_target(
     _require_setter(actor)
     owner_id, team_id = _subject(actor, owner_id, team_id)
     chosen = _period(actor, period)
-    value = clean_amount(amount)
-    existing = (
-        SalesTarget.objects.select_for_update()
-        .filter(owner_id=owner_id, team_id=team_id, period=chosen.kind, start_date=chosen.start)
-        .first()
-    )
-    if existing is not None:
-        update_record(actor, existing, {"amount": value})
-        return existing
-    return create_record(
-        actor,
-        SalesTarget(
-            owner_id=owner_id,
-            team_id=team_id,
-            period=chosen.kind,
-            start_date=chosen.start,
-            end_date=chosen.end,
-            amount=value,
-        ),
-    )
+    target, _action = _write(actor, owner_id, team_id, chosen, clean_amount(amount))
+    assert target is not None  # an amount was given: created or kept
+    return target
 
 
 @transaction.atomic
@@ -145,29 +155,7 @@ def set_targets(actor: Actor, items: list[dict]) -> dict[str, int]:
         raise ValidationFailed(errors)
     counts = {"created": 0, "updated": 0, "deleted": 0}
     for owner_id, team_id, chosen, amount in plans:
-        existing = (
-            SalesTarget.objects.select_for_update()
-            .filter(owner_id=owner_id, team_id=team_id, period=chosen.kind, start_date=chosen.start)
-            .first()
-        )
-        if amount is None:
-            if existing is not None:
-                delete_record(actor, existing)
-                counts["deleted"] += 1
-        elif existing is not None:
-            if update_record(actor, existing, {"amount": amount}):
-                counts["updated"] += 1
-        else:
-            create_record(
-                actor,
-                SalesTarget(
-                    owner_id=owner_id,
-                    team_id=team_id,
-                    period=chosen.kind,
-                    start_date=chosen.start,
-                    end_date=chosen.end,
-                    amount=amount,
-                ),
-            )
-            counts["created"] += 1
+        _target, action = _write(actor, owner_id, team_id, chosen, amount)
+        if action:
+            counts[action] += 1
     return counts

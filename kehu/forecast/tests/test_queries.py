@@ -205,7 +205,9 @@ def test_stage_report_respects_record_scope(tenant, sales_data):
     result = run(tenant, "sales", queries.stage_report, pipeline, Q4)
     rows = {r["name"]: r for r in result["stages"]}
     # The rep's Q4 deals: d1 (Neg) d2 (P) d3 (Q) d5 (Won) d6 (Won) d7 (NA) → 6.
-    assert [rows[n]["reached"] for n in ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won")] == [
+    assert [
+        rows[n]["reached"] for n in ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won")
+    ] == [
         6,
         5,
         4,
@@ -241,3 +243,14 @@ def test_reports_need_view_permission(tenant, sales_data):
             queries.forecast(actor, Q4)
         with pytest.raises(PermissionDenied):
             queries.win_stats(actor, Q4)
+
+
+def test_team_quota_without_deals_comes_from_its_members(tenant, sales_data):
+    from kehu.workspaces.models import Team
+
+    with tenant.scope():
+        west = Team.objects.create(workspace=tenant.workspace, name="West")
+        west.members.set([tenant.users["manager"]])
+    # West owns no deals; its quota is its member M's 60,000.
+    result = run(tenant, "admin", queries.forecast, Q4, team_id=west.pk)
+    assert result.total.pipeline_amount == D("0") and result.total.quota == D("60000.00")
