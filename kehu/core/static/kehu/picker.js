@@ -83,7 +83,9 @@
 
   function later(picker) {
     clearTimeout(timers.get(picker));
-    timers.set(picker, setTimeout(function () { search(picker); }, DELAY));
+    timers.set(picker, setTimeout(function () {
+      if (!picker.hasAttribute("data-composing")) search(picker);  // not half-typed pinyin
+    }, DELAY));
   }
 
   function activate(picker, option) {
@@ -134,9 +136,16 @@
     later(picker);
   });
 
+  document.addEventListener("compositionstart", function (event) {
+    var picker = pickerOf(event.target);
+    if (picker && event.target.classList.contains("picker-search")) picker.setAttribute("data-composing", "");
+  });
+
   document.addEventListener("compositionend", function (event) {
     var picker = pickerOf(event.target);
-    if (picker && event.target.classList.contains("picker-search")) later(picker);
+    if (!picker || !event.target.classList.contains("picker-search")) return;
+    picker.removeAttribute("data-composing");
+    later(picker);
   });
 
   document.addEventListener("focusin", function (event) {

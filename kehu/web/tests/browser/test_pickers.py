@@ -40,6 +40,23 @@ def test_pick_an_account_by_part_of_its_chinese_name(page, live_server, tenant, 
     expect(page.locator("#record-title")).to_have_text("陈静")
     expect(page.locator("#contact-accounts")).to_contain_text("杭州云帆科技有限公司")
 
+    # Pinyin being composed by an input method is not searched; the characters it ends in are.
+    page.goto(f"{live_server.url}/contacts/new/")
+    search = page.locator("#id_account_id")
+    search.evaluate(
+        """el => { el.focus(); el.dispatchEvent(new CompositionEvent("compositionstart", {bubbles: true}));
+                   el.value = "yunfan";
+                   el.dispatchEvent(new InputEvent("input", {bubbles: true, isComposing: true})); }"""
+    )
+    page.wait_for_timeout(500)
+    expect(page.locator("#id_account_id_list [role=option]")).to_have_count(0)
+    search.evaluate(
+        """el => { el.value = "云帆";
+                   el.dispatchEvent(new InputEvent("input", {bubbles: true, isComposing: true}));
+                   el.dispatchEvent(new CompositionEvent("compositionend", {bubbles: true})); }"""
+    )
+    expect(page.locator("#id_account_id_list [role=option]")).to_have_count(1)
+
     # A name typed without picking a suggestion is explained, nothing is saved.
     page.goto(f"{live_server.url}/contacts/new/")
     page.fill("#id_name", "王伟")
