@@ -147,6 +147,7 @@ def seed() -> bool:
     from kehu.forecast.demo import seed as seed_forecast
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.leads.demo import seed as seed_leads
+    from kehu.scoring.demo import seed as seed_scoring
     from kehu.workspaces.models import Workspace
 
     if Workspace.objects.filter(slug__in=[DEMO_SLUG, GLOBEX_SLUG]).exists():
@@ -160,6 +161,7 @@ def seed() -> bool:
     seed_deals(DEMO_SLUG, SEED + 3)
     seed_quotes(DEMO_SLUG, SEED + 5)
     seed_leads(DEMO_SLUG, SEED + 4)
+    seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
     return True
 

@@ -136,7 +136,3 @@ def services_fields() -> tuple[str, ...]:
         "active",
         "position",
     )
-
-
-class TryForm(forms.Form):
-    lead = forms.IntegerField(label=_("Lead ID"), min_value=1)
