@@ -70,7 +70,7 @@ class Stage(WorkspaceModel):
         verbose_name_plural = _("stages")
         ordering = ["pipeline", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name"),
+            models.UniqueConstraint(fields=["workspace", "pipeline", "name"], name="stage_unique_name"),
             models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_max"),
             models.CheckConstraint(condition=~Q(is_won=True, is_lost=True), name="stage_not_won_and_lost"),
         ]
@@ -211,7 +211,7 @@ class OpportunityContact(WorkspaceModel):
         verbose_name = _("opportunity contact")
         verbose_name_plural = _("opportunity contacts")
         constraints = [
-            models.UniqueConstraint(fields=["opportunity", "contact"], name="oppcontact_unique"),
+            models.UniqueConstraint(fields=["workspace", "opportunity", "contact"], name="oppcontact_unique"),
         ]
         indexes = [models.Index(fields=["workspace", "contact"], name="oppcontact_ws_contact")]
 
