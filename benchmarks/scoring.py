@@ -29,18 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from run import percentile  # noqa: E402 - the HTTP benchmark's percentile, one definition
 
 TRAIN_TARGET_S = 60.0
 SCORE_TARGET_MS = 5.0
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 class Writer(threading.Thread):

@@ -7,6 +7,7 @@ from kehu.activities.models import Activity
 
 from . import engine
 from .models import ScoringRule
+from .services import RULE_FIELDS
 
 ANY = [("", _("Any"))]
 
@@ -95,7 +96,7 @@ class RuleForm(forms.Form):
 
     @staticmethod
     def initial_of(rule: ScoringRule) -> dict:
-        initial = {name: getattr(rule, name) for name in services_fields()}
+        initial = {name: getattr(rule, name) for name in RULE_FIELDS if name != "value"}
         value = rule.value
         initial["value"] = ", ".join(str(v) for v in value) if isinstance(value, list) else (value or "")
         return initial
@@ -117,22 +118,3 @@ class RuleForm(forms.Form):
                 else:
                     data["value"] = text
         return data
-
-
-def services_fields() -> tuple[str, ...]:
-    return (
-        "name",
-        "kind",
-        "points",
-        "field",
-        "operator",
-        "event",
-        "activity_kind",
-        "direction",
-        "outcome_keywords",
-        "min_duration",
-        "half_life_days",
-        "cap",
-        "active",
-        "position",
-    )
