@@ -63,6 +63,7 @@ def opportunity_list(request):
         "next_cursor": next_cursor,
         "query": state.q,
         "can_create": actor.can("create", Opportunity.object_type),
+        "list_name": "opportunity",
         **cell_context(request, state),
         **toolbar_context(request, state, next_cursor=next_cursor),
     }
