@@ -38,6 +38,7 @@ def test_public_form_lead_is_assigned_and_converted(page, live_server, tenant, l
     problems.items.clear()  # the deliberate 422 above is not a problem
     login(tenant.users["sales"])
     page.select_option("#language-select", "en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the switch reloads the page
     page.goto(f"{live_server.url}/leads/")
     page.click("#lead-rows a:has-text('陈晓')")
     expect(page.locator("#lead-owner")).to_contain_text(str(tenant.users["sales"]))
