@@ -7,6 +7,7 @@ records the actor may not see are skipped and counted. Large bulk changes and ex
 """
 
 import csv
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -375,6 +376,20 @@ def export_table(actor: Actor, state: ListState, *, fmt: str) -> Iterator[list]:
         yield [_cell(c.value(item)) for c in columns]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (``=HYPERLINK(…)``, ``+cmd|…``,
+# ``@SUM(…)``; tab and carriage return are stripped first by some programs). Plain numbers and E.164
+# phones ("+8613800000000", "-12.5") cannot run anything and stay as they are.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9(][0-9 .,()-]*")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` (OWASP advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def write_xlsx(rows: Iterator[list], target: IO[bytes]) -> int:
     """Stream rows into an XLSX file (openpyxl write-only mode: rows go to disk, not memory)."""
     from openpyxl import Workbook
@@ -403,7 +418,10 @@ def write_csv(rows: Iterator[list], target: IO[bytes]) -> int:
     writer = csv.writer(text)
     count = -1
     for row in rows:
-        writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
+        writer.writerow([
+            "" if v is None else v.isoformat() if hasattr(v, "isoformat") else spreadsheet_safe(v)
+            for v in row
+        ])
         count += 1
     text.detach()
     return max(count, 0)
