@@ -49,28 +49,35 @@ class Counts:
         self.features = list(features)
         self.won = 0
         self.lost = 0
-        self.tables: list[Counter] = [Counter() for _ in self.features]  # (value, won?) -> count
+        # Per feature: value -> count, one table per class (no (value, class) tuple per row: this
+        # loop runs once per feature of every historical lead).
+        self.won_tables: list[Counter] = [Counter() for _ in self.features]
+        self.lost_tables: list[Counter] = [Counter() for _ in self.features]
 
     def add(self, row: Sequence, won: bool) -> None:
         if won:
             self.won += 1
+            tables = self.won_tables
         else:
             self.lost += 1
-        for table, value in zip(self.tables, row, strict=True):
-            table[(value, won)] += 1
+            tables = self.lost_tables
+        for table, value in zip(tables, row, strict=True):
+            table[value] += 1
 
     def merge(self, other: "Counts") -> None:
         self.won += other.won
         self.lost += other.lost
-        for mine, theirs in zip(self.tables, other.tables, strict=True):
+        for mine, theirs in zip(
+            self.won_tables + self.lost_tables, other.won_tables + other.lost_tables, strict=True
+        ):
             mine.update(theirs)
 
     def params(self, alpha: float = ALPHA) -> dict:
         features = {}
-        for name, table in zip(self.features, self.tables, strict=True):
-            values: dict[str, list[int]] = {}
-            for (value, won), n in table.items():
-                values.setdefault(value, [0, 0])[0 if won else 1] += n
+        for name, won_table, lost_table in zip(self.features, self.won_tables, self.lost_tables, strict=True):
+            values: dict[str, list[int]] = {v: [n, 0] for v, n in won_table.items()}
+            for value, n in lost_table.items():
+                values.setdefault(value, [0, 0])[1] += n
             if len(values) > MAX_VALUES:
                 ranked = sorted(values.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))
                 kept = dict(ranked[:MAX_VALUES])

@@ -25,8 +25,10 @@ def dummy_tasks(settings):
 
 def test_scheduler_once_enqueues_both_jobs_per_workspace(tenant, other_tenant, dummy_tasks, capsys):
     call_command("scheduler", "--once")
-    assert "Enqueued 4 jobs." in capsys.readouterr().out
-    enqueued = sorted((r.task.name, r.args[0]) for r in dummy_tasks.results)
+    # Other apps (lead scoring …) enqueue their periodic jobs in the same tick.
+    assert f"Enqueued {len(dummy_tasks.results)} jobs." in capsys.readouterr().out
+    activities_jobs = {"run_follow_up_plans", "send_due_reminders"}
+    enqueued = sorted((r.task.name, r.args[0]) for r in dummy_tasks.results if r.task.name in activities_jobs)
     ids = sorted([tenant.workspace.pk, other_tenant.workspace.pk])
     assert enqueued == sorted(
         [("run_follow_up_plans", i) for i in ids] + [("send_due_reminders", i) for i in ids]
