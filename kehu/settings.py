@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "kehu.scoring",
     "kehu.forecast",
     "kehu.imports",
+    "kehu.portability",
     "kehu.web",
     "kehu.operations",
 ]

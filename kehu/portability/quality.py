@@ -1,0 +1,2 @@
+def extend_lists():
+    pass
