@@ -14,6 +14,7 @@ from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
 from kehu.forecast.api import router as forecast_router
 from kehu.listviews.api import router as listviews_router
+from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router

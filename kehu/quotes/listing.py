@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kehu.deals.listing import _account, _date
 from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register
 
 from . import services
@@ -22,25 +23,6 @@ def _opportunity(record, context) -> str:
         reverse("deals:opportunity-detail", args=[record.opportunity_id]),
         record.opportunity.name,
     )
-
-
-def _account(record, context) -> str:
-    return format_html(
-        '<a href="{}">{}</a>',
-        reverse("customers:account-detail", args=[record.account_id]),
-        record.account.name,
-    )
-
-
-def _day(name: str):
-    def html(record, context):
-        day = getattr(record, name)
-        if day is None:
-            return "—"
-        day = day.date() if hasattr(day, "date") else day
-        return format_html('<time datetime="{}">{}</time>', day.isoformat(), day.isoformat())
-
-    return html
 
 
 def _status(record, context) -> str:
@@ -91,13 +73,13 @@ QUOTE_LIST = ListConfig(
             sort="total",
         ),
         Column("currency", _("Currency"), lambda r: r.currency),
-        Column("issue_date", _("Issue date"), lambda r: r.issue_date, _day("issue_date"), sort="issue_date"),
+        Column("issue_date", _("Issue date"), lambda r: r.issue_date, _date("issue_date"), sort="issue_date"),
         Column(
-            "valid_until", _("Valid until"), lambda r: r.valid_until, _day("valid_until"), sort="valid_until"
+            "valid_until", _("Valid until"), lambda r: r.valid_until, _date("valid_until"), sort="valid_until"
         ),
         Column("owner", _("Owner"), lambda r: str(r.owner) if r.owner_id else ""),
-        Column("created_at", _("Created"), lambda r: r.created_at, _day("created_at"), sort="created_at"),
-        Column("updated_at", _("Updated"), lambda r: r.updated_at, _day("updated_at"), sort="updated_at"),
+        Column("created_at", _("Created"), lambda r: r.created_at, _date("created_at"), sort="created_at"),
+        Column("updated_at", _("Updated"), lambda r: r.updated_at, _date("updated_at"), sort="updated_at"),
     ],
     default_columns=["number", "opportunity", "account", "status", "total", "valid_until", "owner"],
     orderings={

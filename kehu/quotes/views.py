@@ -47,6 +47,7 @@ def quote_list(request):
         "rows": rows,
         "next_cursor": next_cursor,
         "query": state.q,
+        "list_name": "quote",
         **cell_context(request, state),
         **toolbar_context(request, state, next_cursor=next_cursor),
     }

@@ -43,6 +43,15 @@ def test_build_accept_and_see_the_order_on_the_account(page, live_server, tenant
     expect(page.locator("#quote-status")).to_have_text("Accepted")
     order_number = page.locator("#quote-order").inner_text()
     assert order_number.startswith("SO-")
+    quote_url = page.url
+
+    # The printable view: A4, the workspace's letterhead, Chinese text; the browser's PDF of it.
+    page.goto(f"{quote_url}print/")
+    expect(page.locator("#print-company")).to_have_text("Acme 示例公司")
+    expect(page.locator("#print-lines")).to_contain_text("实施服务 Implementation")
+    expect(page.locator("#print-totals")).to_contain_text("2,187.77 CNY")
+    assert "CJK" in page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert page.pdf(format="A4").startswith(b"%PDF")
 
     page.goto(f"{live_server.url}/accounts/{account.pk}/")
     expect(page.locator("#panel-purchases")).to_contain_text(order_number)
