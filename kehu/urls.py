@@ -19,6 +19,7 @@ urlpatterns = [
     path("settings/lead-scoring/", include("kehu.scoring.urls")),
     path("lists/", include("kehu.listviews.urls")),
     path("imports/", include("kehu.imports.urls")),
+    path("", include("kehu.portability.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.commerce.urls")),
     path("", include("kehu.deals.urls")),

@@ -37,6 +37,7 @@ BATCH = 2000
 # they are replaced by the export's.
 BOOTSTRAP = ("workspaces.membership", "workspaces.role", "audit.auditentry")
 WORKSPACE_TYPE = "workspaces.workspace"
+SETTINGS = ("default_region", "base_currency", "default_language", "time_zone")
 
 
 def _bad(message: str) -> ValidationFailed:
@@ -149,7 +150,8 @@ class Package:
         unknown = sorted(set(self.tables) - set(graph))
         if unknown:
             raise _bad(
-                _("The export has tables this Kehu does not know: %(tables)s.") % {"tables": ", ".join(unknown)}
+                _("The export has tables this Kehu does not know: %(tables)s.")
+                % {"tables": ", ".join(unknown)}
             )
         for label, info in self.tables.items():
             known = {f.attname for f in graph[label].fields}
@@ -195,7 +197,8 @@ class Loader:
         self.users: dict[int, int] = {}
         # (table, new pk, attname) → (target table, old value) written after every table is loaded.
         self.deferred: dict[str, list[tuple[int, str, str, Any]]] = defaultdict(list)
-        self.custom_refs: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # object type → key → kind
+        # object type → custom field key → (field type, referenced table)
+        self.custom_refs: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
         self.parent_types: dict[str, dict[int, str | None]] = {}
         self.done = 0
         self.total = sum(int(info.get("rows", 0)) for info in package.tables.values())
@@ -225,8 +228,8 @@ class Loader:
             user = User.objects.filter(email__iexact=email).first()
             if user is None:
                 user = User.objects.create_user(
-                    email=email, password=None, name=row.get("name") or "", language=row.get("language") or "",
-                    is_active=False,
+                    email=email, password=None, name=row.get("name") or "",
+                    language=row.get("language") or "", is_active=False,
                 )
             self.users[int(row["id"])] = user.pk
 
@@ -248,7 +251,9 @@ class Loader:
         names = [f["name"] for f in info["schema"]["fields"]]
         fields = {f.attname: f for f in node.fields}
         decoders = {n: _decoder(fields[n]) for n in names}
-        unique = [f for f in node.fields if f.unique and not f.primary_key and isinstance(f, models.CharField)]
+        unique = [
+            f for f in node.fields if f.unique and not f.primary_key and isinstance(f, models.CharField)
+        ]
         batch: list[tuple[int, models.Model, list]] = []
         count = 0
         own_workspace = {"workspace_id": self.workspace.pk} if node.workspace_path == "workspace_id" else {}
@@ -427,8 +432,7 @@ def import_workspace(
             workspace = Workspace.objects.create(
                 slug=slug,
                 name=name or exported.get("name") or slug,
-                **{k: exported[k] for k in ("default_region", "base_currency", "default_language", "time_zone")
-                   if exported.get(k)},
+                **{k: exported[k] for k in SETTINGS if exported.get(k)},
             )
         else:
             with scopes_disabled():
@@ -465,4 +469,5 @@ def _restore_members(workspace: Workspace, keep: list[tuple[int, str]]) -> None:
     roles = {r.key: r for r in Role.objects.filter(workspace=workspace)}
     for user_id, key in keep:
         if user_id not in present and (roles.get(key) or roles.get("owner")):
-            Membership.objects.create(workspace=workspace, user_id=user_id, role=roles.get(key) or roles["owner"])
+            role = roles.get(key) or roles["owner"]
+            Membership.objects.create(workspace=workspace, user_id=user_id, role=role)

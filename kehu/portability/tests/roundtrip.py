@@ -25,7 +25,9 @@ def read(path) -> tuple[dict, dict[str, list[dict]]]:
 
 def normalise(tables: dict[str, list[dict]], *, drop: set[str] = frozenset()) -> dict[str, list]:
     graph = nodes()
-    position = {label: {row[graph[label].pk]: i for i, row in enumerate(rows)} for label, rows in tables.items()}
+    position = {
+        label: {row[graph[label].pk]: i for i, row in enumerate(rows)} for label, rows in tables.items()
+    }
     custom_refs: dict[str, dict[str, str]] = {}
     for d in tables.get("customfields.fielddefinition", []):
         if d["field_type"] == "relation":

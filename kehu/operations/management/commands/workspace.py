@@ -1,4 +1,4 @@
-"""``kehu workspace create|list``: workspaces from the command line (audited like the UI)."""
+"""``kehu workspace create|list|export|import``: workspaces from the command line (audited like the UI)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -11,7 +11,7 @@ from kehu.users.models import User
 from kehu.workspaces import services
 from kehu.workspaces.models import Membership, Workspace
 
-from ._common import choose_password, domain_errors, table
+from ._common import choose_password, domain_errors, get_workspace, owner_actor, table
 
 
 class Command(BaseCommand):
@@ -31,12 +31,44 @@ class Command(BaseCommand):
         create.add_argument("--time-zone", default="Asia/Shanghai")
         create.add_argument("--no-input", action="store_false", dest="interactive", help="Never prompt.")
         actions.add_parser("list", help="List workspaces.")
+        export = actions.add_parser(
+            "export", help="Export a whole workspace to a zip (docs/export-format.md)."
+        )
+        export.add_argument("slug")
+        export.add_argument("-o", "--output", required=True, help="The zip file to write.")
+        load = actions.add_parser("import", help="Load an export into a new (or empty) workspace.")
+        load.add_argument("file")
+        load.add_argument(
+            "--slug", default="", help="Short name of the new workspace (default: the exported one)."
+        )
 
     def handle(self, *args, **options):
         if options["action"] == "create":
             self.create(options)
+        elif options["action"] in ("export", "import"):
+            self.portability(options)
         else:
             self.list()
+
+    def portability(self, options):
+        from pathlib import Path
+
+        from kehu.portability.cli import export_to_file, import_from_file
+
+        try:
+            if options["action"] == "export":
+                workspace = get_workspace(options["slug"])
+                export_to_file(workspace, Path(options["output"]), owner_actor(workspace), self.stderr)
+            else:
+                path = Path(options["file"])
+                if not path.is_file():
+                    raise CommandError(_("No such file: %(path)s") % {"path": path})
+                workspace, _counts = import_from_file(path, options["slug"], self.stderr)
+                self.stdout.write(self.style.SUCCESS(
+                    _("Workspace %(slug)s is ready.") % {"slug": workspace.slug}
+                ))
+        except DomainError as exc:
+            raise domain_errors(exc) from None
 
     def create(self, options):
         email = User.objects.normalize_email(options["owner"]).lower()
