@@ -14,6 +14,7 @@ from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
 from kehu.forecast.api import router as forecast_router
 from kehu.listviews.api import router as listviews_router
+from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router
 from kehu.quotes.api import router as quotes_router
@@ -37,6 +38,7 @@ api.add_router("", listviews_router)
 api.add_router("", activities_router)
 api.add_router("", commerce_router)
 api.add_router("", imports_router)
+api.add_router("", portability_router)
 api.add_router("", leads_router)
 api.add_router("", deals_router)
 api.add_router("", quotes_router)
