@@ -144,7 +144,6 @@ def is_seeded() -> bool:
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
     from kehu.deals.demo import seed as seed_deals
-    from kehu.quotes.demo import seed as seed_quotes
     from kehu.forecast.demo import seed as seed_forecast
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.leads.demo import seed as seed_leads
