@@ -55,6 +55,9 @@ class Target:
     restore: Callable[[Actor, Any, dict], None]
     group_by: tuple[str, ...] = ()  # orders: consecutive rows with the same key are one record
     duplicate_keys: tuple[str, ...] = ()  # create mode: refuse rows whose key already exists
+    # Tables ("app.Model") that the batches grow and the duplicate/match lookups read: the run
+    # refreshes their planner statistics now and then (``customers.bulk.refresh_statistics``).
+    statistics: tuple[str, ...] = ()
 
     def fields(self, actor: Actor) -> list[TargetField]:
         return self.base_fields() + custom_fields(actor, self.object_type)
@@ -357,18 +360,13 @@ def field_before(rec, item: dict) -> dict:
 
 def _point_find(model, kind_field: str):
     def find(actor: Actor, key: str, values: list) -> dict:
-        from kehu.customers.models import ContactPoint
+        from kehu.customers.bulk import owners_by_points
 
         if key == "id":
             return find_by_fields(model, {"id": "pk"})(actor, key, values)
         owner = "account_id" if model.__name__ == "Account" else "contact_id"
-        ids: dict[str, int] = {}
-        for value, pk in (
-            ContactPoint.objects.filter(kind=key, value__in=values, **{f"{owner}__isnull": False})
-            .order_by("id")
-            .values_list("value", owner)
-        ):
-            ids.setdefault(value, pk)
+        # One index probe per value: a plain ``value IN (…)`` is planned on the trigram index.
+        ids = owners_by_points(actor.workspace.pk, key, values, owner)
         records = visible(actor, model.objects.filter(pk__in=set(ids.values()))).in_bulk()
         return {value: records[pk] for value, pk in ids.items() if pk in records}
 
@@ -498,6 +496,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_account),
             duplicate_keys=("email", "phone"),
+            statistics=("customers.ContactPoint",),
         )
     )
     register_target(
@@ -516,6 +515,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_contact),
             duplicate_keys=("email", "phone"),
+            statistics=("customers.ContactPoint",),
         )
     )
 
@@ -558,6 +558,7 @@ def register_builtin_targets() -> None:
             before=field_before,
             restore=lambda actor, rec, before: commerce.update_product(actor, rec, **before),
             duplicate_keys=("sku",),
+            statistics=("commerce.Product",),
         )
     )
 
@@ -635,6 +636,7 @@ def register_builtin_targets() -> None:
             restore=lambda actor, rec, before: commerce.update_order(actor, rec, **before),
             group_by=("external_id", "number"),
             duplicate_keys=("external_id", "number"),
+            statistics=("commerce.Order",),
         )
     )
 
