@@ -12,6 +12,7 @@ from kehu.customfields.api import router as customfields_router
 from kehu.imports.api import router as imports_router
 from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
+from kehu.duplicates.api import router as duplicates_router
 from kehu.forecast.api import router as forecast_router
 from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
@@ -32,6 +33,8 @@ api = KehuAPI(
 
 api.add_router("", workspaces_router)
 api.add_router("", audit_router)
+# Before the record routers: "/contacts/merge" must win over "/contacts/{contact_id}".
+api.add_router("", duplicates_router)
 api.add_router("", customers_router)
 api.add_router("", customfields_router)
 api.add_router("", listviews_router)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "kehu.forecast",
     "kehu.imports",
     "kehu.portability",
+    "kehu.duplicates",
     "kehu.web",
     "kehu.operations",
 ]

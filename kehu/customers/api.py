@@ -94,6 +94,9 @@ class AccountDetailOut(AccountOut):
         ..., description="The primary first; its fields are the account's own"
     )
     tags: list[str]
+    possible_duplicates: list[dict] = Field(
+        default_factory=list, description="After a create or change: likely duplicates (score, fields)"
+    )
 
 
 class AccountIn(InputSchema):
@@ -172,6 +175,9 @@ class ContactDetailOut(ContactOut):
     addresses: list[AddressOut]
     accounts: list[RelationOut]
     tags: list[str]
+    possible_duplicates: list[dict] = Field(
+        default_factory=list, description="After a create or change: likely duplicates (score, fields)"
+    )
 
 
 class ContactIn(InputSchema):
@@ -216,6 +222,7 @@ def _account_detail(account: Account) -> dict:
         **services.contact_points(account),
         "addresses": services.addresses_of(account),
         "tags": services.tags_of(account),
+        "possible_duplicates": getattr(account, "possible_duplicates", []),
     }
 
 
@@ -226,6 +233,7 @@ def _contact_detail(contact: Contact) -> dict:
         "addresses": services.addresses_of(contact),
         "accounts": services.relations_of(contact),
         "tags": services.tags_of(contact),
+        "possible_duplicates": getattr(contact, "possible_duplicates", []),
     }
 
 

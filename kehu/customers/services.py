@@ -40,6 +40,7 @@ from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
 from . import bulk
+from .duplicate_hooks import check_duplicates
 from .models import Account, AccountContact, Address, Contact, ContactPoint, Tag, TaggedRecord
 from .normalize import pinyin_keys
 
@@ -702,7 +703,9 @@ def _save_new(actor: Actor, model, values: dict, *, phones, emails, tags, relati
         relations=relations,
         addresses=addresses,
     )
+    warnings = check_duplicates(actor, model.object_type, {**cleaned, "phones": phones, "emails": emails})
     new = create_record(actor, model(**cleaned))
+    new.possible_duplicates = warnings
     for kind, items in points.items():
         _write_points(actor, new, kind, items)
     _write_addresses(actor, new, address_items)
@@ -733,6 +736,8 @@ def _save_changes(
         relations=relations,
         addresses=addresses,
     )
+    checked = {**cleaned, "phones": phones, "emails": emails}
+    warnings = check_duplicates(actor, model.object_type, checked, record_)
     lists_touched = any(items is not None for items in points.values())
     points_before = contact_points(record_) if lists_touched else {}
     # An account's main-address fields alone are audited on the record itself.
@@ -752,6 +757,7 @@ def _save_changes(
         extra_changes.update(diff({"tags": set_tags(actor, record_, tag_names)}, {"tags": sorted(tag_names)}))
     if extra_changes:
         record(AuditEntry.Action.UPDATE, actor=actor, instance=record_, changes=extra_changes)
+    record_.possible_duplicates = warnings
     return record_
 
 

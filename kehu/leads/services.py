@@ -188,7 +188,15 @@ def _flag_duplicates(lead: Lead) -> list[LeadDuplicate]:
 
 
 def _fields_of(lead: Lead) -> dict[str, Any]:
-    return {"name": lead.name, "company": lead.company, "email": lead.email, "phone": lead.phone}
+    return {
+        "name": lead.name,
+        "name_en": lead.name_en,
+        "company": lead.company,
+        "city": lead.city,
+        "email": lead.email,
+        "phone": lead.phone,
+        "custom": lead.custom,
+    }
 
 
 def _after_create(lead: Lead, actor: Actor | None, *, assign: bool) -> Lead:

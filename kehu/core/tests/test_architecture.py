@@ -26,8 +26,8 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
 LAYERS = [
     "core", "audit", "workspaces", "customfields", "listviews", "users", "customers", "activities",
-    "commerce", "deals", "quotes", "leads", "scoring", "forecast", "imports", "portability", "web",
-    "operations",
+    "commerce", "deals", "quotes", "leads", "scoring", "forecast", "imports", "duplicates", "portability",
+    "web", "operations",
 ]
 
 # Models that are the tenancy itself, or that belong to no single workspace.

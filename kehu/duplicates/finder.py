@@ -1,0 +1,196 @@
+"""Duplicates of one record being created or changed: candidates by indexed lookups, then the rules.
+
+Candidates come from the same blocking keys as the batch scan, answered by indexes: equal email or
+phone (the record's columns and ``ContactPoint``), a name whose pinyin starts like this one's (both
+name orders), the same name prefix in the same city, equal custom keys named by exact rules.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from kehu.core.errors import FieldError, ValidationFailed
+
+from .matcher import Features, Rule, build_features, judge
+from .models import Candidate
+from .registry import TypeSpec, fetch_features, spec_for
+from .rules import active_rules
+
+MAX_CANDIDATES = 200
+MAX_MATCHES = 10
+
+
+@dataclass
+class Match:
+    """A likely duplicate: the other record, the score (0–100) and the fields that matched."""
+
+    object_type: str
+    record_id: int
+    label: str
+    score: int
+    matched_fields: list[str]
+    rule: str
+    action: str
+    visible: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def record(self):
+        return spec_for(self.object_type).model.objects.filter(pk=self.record_id).first()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "object_type": self.object_type,
+            "id": self.record_id,
+            "name": self.label if self.visible else "",
+            "score": self.score,
+            "matched_fields": self.matched_fields,
+            "rule": self.rule,
+            "action": self.action,
+        }
+
+
+def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: dict, exclude) -> set[int]:
+    model = spec.model
+    base = model.objects.all()
+    if exclude:
+        base = base.exclude(pk__in=exclude)
+    ids: set[int] = set()
+
+    def take(qs) -> None:
+        ids.update(qs.values_list("pk", flat=True)[:MAX_CANDIDATES])
+
+    for feature, values in (("email", f.emails), ("phone", f.phones)):
+        if not values or feature not in spec.columns:
+            continue
+        take(base.filter(**{spec.columns[feature] + "__in": sorted(values)}))
+        if spec.points:
+            from kehu.customers.models import ContactPoint
+
+            owner = spec.points + "_id"
+            points = ContactPoint.objects.filter(
+                kind=feature, value__in=sorted(values), **{owner + "__isnull": False}
+            )
+            take(base.filter(pk__in=points.values(owner)))
+    city_column = spec.columns.get("city") if spec.columns.get("city") not in spec.annotations else None
+    for tokens in f.names:
+        orders = (tokens,) if f.organisation or len(tokens) < 2 else (tokens, tokens[::-1])
+        for order in orders:
+            joined = "".join(order)
+            if f.organisation:
+                from .matcher import name_tokens
+
+                joined = "".join(name_tokens(joined)) or joined
+            if len(joined) < 2:
+                continue
+            # Same pinyin up to the last letter (typos at the end, and every same-sounding name) …
+            take(base.filter(name_pinyin__startswith=joined[: max(2, len(joined) - 1)]))
+            # … and, in the same city, every name starting with the same three letters.
+            if city_column and raw_custom.get("__city"):
+                take(base.filter(name_pinyin__startswith=joined[:3], **{city_column: raw_custom["__city"]}))
+    for rule in rules:
+        if rule.kind != "exact":
+            continue
+        for feature, *_rest in rule.fields:
+            key = feature.removeprefix("custom.")
+            if feature.startswith("custom.") and raw_custom.get(key) not in (None, ""):
+                take(base.filter(Q(**{f"custom__{key}": raw_custom[key]})))
+    return ids
+
+
+def find_duplicates(
+    workspace,
+    object_type: str,
+    fields: dict[str, Any],
+    exclude: int | list[int] | None = None,
+    *,
+    against: str | None = None,
+    actor=None,
+    limit: int = MAX_MATCHES,
+) -> list[Match]:
+    """Records of ``against`` (default: the same type) that may be the record described by
+    ``fields``, by the workspace's rules of ``object_type``, strongest first.
+
+    Runs inside the workspace scope. With ``actor``, matches the actor may not see are kept (a
+    blocking rule still blocks) but marked ``visible=False`` and carry no name.
+    """
+    spec = spec_for(against or object_type)
+    source = spec_for(object_type)
+    rules = active_rules(workspace, object_type)
+    if not rules:
+        return []
+    f = build_features(
+        fields, region=workspace.default_region, organisation=source.organisation, object_type=object_type
+    )
+    excluded = [exclude] if isinstance(exclude, int) else list(exclude or [])
+    raw = dict(fields.get("custom") or {}) if isinstance(fields.get("custom"), dict) else {}
+    raw["__city"] = fields.get("city") or ""
+    ids = _candidate_ids(spec, f, rules, raw, excluded if against in (None, object_type) else [])
+    if not ids:
+        return []
+    dismissed = set()
+    if len(excluded) == 1 and (against or object_type) == object_type:
+        me = excluded[0]
+        for a, b in (
+            Candidate.objects.filter(object_type=object_type, status=Candidate.Status.DISMISSED)
+            .filter(Q(record_a=me) | Q(record_b=me))
+            .values_list("record_a", "record_b")
+        ):
+            dismissed.add(b if a == me else a)
+    others = fetch_features(spec, spec.model.objects.filter(pk__in=ids), workspace.default_region)
+    matches = []
+    for other in others:
+        if other.id in dismissed:
+            continue
+        verdict = judge(rules, f, other)
+        if verdict is not None:
+            matches.append(
+                Match(
+                    spec.object_type,
+                    other.id,
+                    other.label,
+                    verdict.score,
+                    list(verdict.matched_fields),
+                    verdict.rule,
+                    verdict.action,
+                )
+            )
+    matches.sort(key=lambda m: (-m.score, m.action != "block", m.record_id))
+    if actor is not None and matches:
+        from kehu.workspaces.access import visible
+
+        seen = set(
+            visible(actor, spec.model.objects.filter(pk__in=[m.record_id for m in matches])).values_list(
+                "pk", flat=True
+            )
+        )
+        for m in matches:
+            m.visible = m.record_id in seen
+    return matches[:limit]
+
+
+def check(actor, object_type: str, fields: dict[str, Any], exclude: int | None = None) -> list[dict]:
+    """The create/edit check the services call: raises ``ValidationFailed`` when a blocking rule
+    fires, else returns the warnings (``possible_duplicates``) as plain dicts."""
+    matches = find_duplicates(actor.workspace, object_type, fields, exclude, actor=actor)
+    blocking = [m for m in matches if m.action == "block"]
+    if blocking:
+        raise ValidationFailed([block_error(blocking[0])], _("This looks like a duplicate."))
+    return [m.as_dict() for m in matches]
+
+
+def block_error(match: Match) -> FieldError:
+    field_name = (match.matched_fields or ["name"])[0]
+    if match.visible:
+        message = _("Duplicate of “%(name)s” (#%(id)s, score %(score)s): %(rule)s.") % {
+            "name": match.label,
+            "id": match.record_id,
+            "score": match.score,
+            "rule": match.rule,
+        }
+    else:
+        message = _("A record you may not see already has this (%(rule)s).") % {"rule": match.rule}
+    return FieldError(field_name, message, "duplicate")

@@ -1,0 +1,315 @@
+"""The duplicate matcher: canonical features, similarities, rules and blocking keys.
+
+Every record (a row from the database or the values of a form) becomes ``Features``: names as
+token lists (Chinese names as their pinyin syllables, so 王伟, "Wang Wei" and "wangwei" meet),
+normalised company, city and street, and the sets of normalised emails and phones. Rules score a
+pair of features; blocking keys say which records are compared at all (never all pairs).
+"""
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from kehu.core.normalize import half_width, normalize_email, normalize_phone
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+WORD = re.compile(r"[a-z0-9]+")
+# Legal forms and filler words that say nothing about which company it is.
+COMPANY_NOISE = re.compile(
+    r"(股份有限公司|有限责任公司|有限公司|集团|公司|\b(co|company|corp|corporation|inc|incorporated|ltd|"
+    r"limited|llc|gmbh|ag|sa|plc|pte|group|the)\b)"
+)
+CITY_SUFFIX = re.compile(r"(市|省|区|县|\bcity\b)$")
+MISSING = 0.5  # a field empty on either side neither helps nor hurts
+FEATURES = ("name", "company", "city", "address", "email", "phone")
+
+
+@lru_cache(maxsize=131072)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Lower-case ASCII tokens of a person's name: 王伟 → (wang, wei); "Wáng  Wei" → (wang, wei)."""
+    text = half_width(name or "").casefold().strip()
+    if not text:
+        return ()
+    if CJK.search(text):
+        from pypinyin import lazy_pinyin
+
+        chunks = lazy_pinyin(text, errors="default")
+    else:
+        chunks = [text]
+    tokens: list[str] = []
+    for chunk in chunks:
+        plain = unicodedata.normalize("NFKD", chunk)
+        plain = "".join(c for c in plain if not unicodedata.combining(c))
+        tokens += WORD.findall(plain.lower())
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=131072)
+def company_key(name: str) -> str:
+    """A company name without legal forms, punctuation and spaces; Chinese stays as characters."""
+    text = half_width(name or "").casefold()
+    text = COMPANY_NOISE.sub(" ", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+@lru_cache(maxsize=16384)
+def city_key(city: str) -> str:
+    """上海市, 上海 and "Shanghai" all become "shanghai"."""
+    text = half_width(city or "").casefold().strip()
+    text = CITY_SUFFIX.sub("", text).strip()
+    if CJK.search(text):
+        return "".join(name_tokens(text))
+    return "".join(WORD.findall(text))
+
+
+def street_key(street: str) -> str:
+    return "".join(ch for ch in half_width(street or "").casefold() if ch.isalnum())
+
+
+@dataclass
+class Features:
+    """What the matcher knows of one record."""
+
+    id: int | None = None
+    object_type: str = ""
+    label: str = ""
+    names: list[tuple[str, ...]] = field(default_factory=list)
+    organisation: bool = False  # names are company names (accounts)
+    company: str = ""
+    city: str = ""
+    address: str = ""
+    emails: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def build_features(
+    values: dict[str, Any],
+    *,
+    region: str = "CN",
+    organisation: bool = False,
+    object_type: str = "",
+    record_id: int | None = None,
+) -> Features:
+    """Features of plain values: ``name``, ``name_en``, ``company``, ``city``, ``street``, ``email``,
+    ``phone``, ``emails``/``phones`` (strings or ``{"value": …}`` items), ``custom`` (a dict)."""
+    f = Features(id=record_id, object_type=object_type, organisation=organisation)
+    f.label = str(values.get("name") or "")
+    for key in ("name", "name_en"):
+        raw = str(values.get(key) or "")
+        key = company_key(raw) if organisation else ""
+        tokens = ((key,) if key else ()) if organisation else name_tokens(raw)
+        if tokens and tokens not in f.names:
+            f.names.append(tokens)
+    f.company = company_key(str(values.get("company") or ""))
+    f.city = city_key(str(values.get("city") or ""))
+    f.address = street_key(str(values.get("street") or values.get("address") or ""))
+    for kind, target, normalise in (
+        ("email", f.emails, normalize_email),
+        ("phone", f.phones, lambda v: normalize_phone(v, region)),
+    ):
+        items = [values.get(kind), *(values.get(kind + "s") or [])]
+        for item in items:
+            raw = item.get("value") if isinstance(item, dict) else item
+            if not raw:
+                continue
+            with contextlib.suppress(ValueError):
+                value = normalise(str(raw))
+                if value:
+                    target.add(value)
+    custom = values.get("custom") or {}
+    if isinstance(custom, dict):
+        f.custom = {k: exact_key(v) for k, v in custom.items() if exact_key(v)}
+    return f
+
+
+def exact_key(value: Any) -> str:
+    if value in (None, "", [], {}):
+        return ""
+    return " ".join(half_width(str(value)).casefold().split())
+
+
+# --- similarities ---------------------------------------------------------------------------------
+
+
+def _initials_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """ "Wang W." fits "Wang Wei": same length, each abbreviated token is the other's first letter."""
+    if len(a) != len(b) or not any(len(t) == 1 for t in a + b):
+        return False
+    return all(
+        x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """0..1: the best of the names as written and with first and last name swapped."""
+    if not a or not b:
+        return 0.0
+    joined_b = "".join(b)
+    best = 0.0
+    for order in (a, a[::-1]) if len(a) > 1 else (a,):
+        best = max(best, fuzz.ratio("".join(order), joined_b) / 100)
+        if best < 0.9 and _initials_compatible(order, b):
+            best = 0.9
+        if best == 1.0:
+            break
+    return best
+
+
+def name_similarity(a: Features, b: Features) -> float | None:
+    if not a.names or not b.names:
+        return None
+    if a.organisation or b.organisation:
+        return max(text_similarity(x[0], y[0]) for x in a.names for y in b.names)
+    return max(token_similarity(x, y) for x in a.names for y in b.names)
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Ratio of two normalised strings; one inside the other (4+ characters) counts as 0.9."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    score = fuzz.ratio(a, b) / 100
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 4 and shorter in longer:
+        score = max(score, 0.9)
+    return score
+
+
+def similarity(feature: str, a: Features, b: Features) -> float | None:
+    """0..1 for one feature, None when either record lacks it."""
+    if feature == "name":
+        return name_similarity(a, b)
+    if feature in ("email", "phone"):
+        left, right = (a.emails, b.emails) if feature == "email" else (a.phones, b.phones)
+        if not left or not right:
+            return None
+        return 1.0 if left & right else 0.0
+    if feature.startswith("custom."):
+        key = feature.removeprefix("custom.")
+        left, right = a.custom.get(key, ""), b.custom.get(key, "")
+        return None if not left or not right else float(left == right)
+    left, right = getattr(a, feature, ""), getattr(b, feature, "")
+    if not left or not right:
+        return None
+    if feature == "company" and bool(CJK.search(left)) != bool(CJK.search(right)):
+        left, right = "".join(name_tokens(left)), "".join(name_tokens(right))  # 星辰 ≈ Xingchen
+    return text_similarity(left, right)
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as the matcher uses it (``models.MatchRule`` is its stored form)."""
+
+    name: str
+    kind: str  # exact | fuzzy
+    fields: tuple[tuple[str, float, float, bool], ...]  # (feature, weight, min similarity, required)
+    threshold: int = 85
+    action: str = "warn"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Rule":
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            fields=tuple(
+                (f["field"], float(f.get("weight", 1)), float(f.get("min", 0)), bool(f.get("required")))
+                for f in d["fields"]
+            ),
+            threshold=int(d.get("threshold", 85)),
+            action=d.get("action", "warn"),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: int
+    matched_fields: tuple[str, ...]
+    rule: str
+    action: str
+
+
+def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
+    """The rule's verdict on a pair, or None when it does not fire."""
+    if rule.kind == "exact":
+        matched = tuple(f for f, *_ in rule.fields if similarity(f, a, b) == 1.0)
+        return Verdict(100, matched, rule.name, rule.action) if matched else None
+    total = weights = 0.0
+    matched: list[str] = []
+    for feature, weight, minimum, required in rule.fields:
+        s = similarity(feature, a, b)
+        if s is None:
+            if required:
+                return None
+            s = MISSING
+        elif s < minimum:
+            return None
+        elif s >= 0.85:
+            matched.append(feature)
+        total += weight * s
+        weights += weight
+    if not weights:
+        return None
+    score = round(100 * total / weights)
+    return Verdict(score, tuple(matched), rule.name, rule.action) if score >= rule.threshold else None
+
+
+def judge(rules: Iterable[Rule], a: Features, b: Features) -> Verdict | None:
+    """The strongest verdict of the rules (a blocking one wins a tie); None when no rule fires."""
+    best: Verdict | None = None
+    for rule in rules:
+        verdict = apply_rule(rule, a, b)
+        if verdict is None:
+            continue
+        if best is None or (verdict.score, verdict.action == "block") > (best.score, best.action == "block"):
+            fields = tuple(dict.fromkeys(best.matched_fields + verdict.matched_fields)) if best else None
+            best = verdict if fields is None else Verdict(verdict.score, fields, verdict.rule, verdict.action)
+        else:
+            best = Verdict(
+                best.score,
+                tuple(dict.fromkeys(best.matched_fields + verdict.matched_fields)),
+                best.rule,
+                "block" if "block" in (best.action, verdict.action) else best.action,
+            )
+    return best
+
+
+# --- blocking -------------------------------------------------------------------------------------
+
+
+def blocking_keys(f: Features) -> set[str]:
+    """The candidate groups a record belongs to; two records are compared only if they share one.
+
+    e: each email · p: each phone · l: email local part · n: first 3 letters of the joined name (in
+    both orders, so swapped names meet) · i: name initials + city.
+    """
+    keys = {"e:" + e for e in f.emails} | {"p:" + p for p in f.phones}
+    keys |= {"l:" + e.split("@", 1)[0] for e in f.emails if len(e.split("@", 1)[0]) >= 3}
+    for tokens in f.names:
+        orders = (tokens,) if f.organisation or len(tokens) < 2 else (tokens, tokens[::-1])
+        for order in orders:
+            joined = "".join(order)
+            if len(joined) >= 2:
+                keys.add("n:" + joined[:3])
+            if f.city and not f.organisation:
+                keys.add("i:" + "".join(t[0] for t in order) + "|" + f.city)
+    for key, value in f.custom.items():
+        keys.add(f"c:{key}:{value}")
+    return keys
+
+
+def sub_key(f: Features, level: int) -> str:
+    """A finer key for a block too big to compare pairwise: the full name, then the full name + city."""
+    joined = min(("".join(t) for t in f.names), default="")
+    return joined if level == 1 else f"{joined}|{f.city}"
