@@ -18,8 +18,6 @@ from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router
-from kehu.quotes.api import router as quotes_router
-from kehu.scoring.api import router as scoring_router
 from kehu.workspaces.api import router as workspaces_router
 
 api = KehuAPI(
