@@ -86,17 +86,41 @@ def sales_data(tenant):
             made[key] = opp
             return opp
 
-        deal("d1", "sales", 10000, sh(10, 5), [(1, sh(10, 10)), (2, sh(10, 20)), (3, sh(11, 1))],
-             close=date(2026, 11, 15), team=east)
+        deal(
+            "d1",
+            "sales",
+            10000,
+            sh(10, 5),
+            [(1, sh(10, 10)), (2, sh(10, 20)), (3, sh(11, 1))],
+            close=date(2026, 11, 15),
+            team=east,
+        )
         deal("d2", "sales", 20000, sh(10, 5), [(2, sh(10, 15))], close=date(2026, 12, 31), team=east)
         deal("d3", "sales", 5000, sh(10, 10), close=date(2027, 1, 1), team=east)
         deal("d4", "sales", 8000, sh(9, 1), [("won", sh(10, 11))], team=east)
-        deal("d5", "sales", 12000, sh(10, 1, 23, 30),
-             [(1, sh(10, 11, 23, 30)), (2, sh(10, 21, 23, 30)), (3, sh(11, 20, 23, 30)),
-              ("won", sh(12, 31, 23, 30))],
-             close=date(2026, 12, 31), team=east)
-        deal("d6", "sales", 3000, sh(11, 1, 0, 30), [("won", sh(1, 1, 0, 30, year=2027))],
-             close=date(2026, 12, 31), team=east)
+        deal(
+            "d5",
+            "sales",
+            12000,
+            sh(10, 1, 23, 30),
+            [
+                (1, sh(10, 11, 23, 30)),
+                (2, sh(10, 21, 23, 30)),
+                (3, sh(11, 20, 23, 30)),
+                ("won", sh(12, 31, 23, 30)),
+            ],
+            close=date(2026, 12, 31),
+            team=east,
+        )
+        deal(
+            "d6",
+            "sales",
+            3000,
+            sh(11, 1, 0, 30),
+            [("won", sh(1, 1, 0, 30, year=2027))],
+            close=date(2026, 12, 31),
+            team=east,
+        )
         deal("d7", "sales", 6000, sh(10, 2), [(1, sh(10, 12)), ("lost", sh(11, 20), "Price")], team=east)
         deal("d8", "manager", 40000, sh(8, 1), [(3, sh(9, 1))], close=date(2026, 10, 20))
         deal("d9", "manager", 30000, sh(7, 1, 9), [("won", sh(11, 1, 9))])
