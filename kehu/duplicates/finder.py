@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core.errors import FieldError, ValidationFailed
 
-from .matcher import Features, Rule, build_features, judge
+from .matcher import Features, Rule, _orders, build_features, judge
 from .models import Candidate
 from .registry import TypeSpec, fetch_features, spec_for
 from .rules import active_rules
@@ -77,8 +77,7 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
             take(base.filter(pk__in=points.values(owner)))
     city_column = spec.columns.get("city") if spec.columns.get("city") not in spec.annotations else None
     for tokens in f.names:
-        orders = (tokens,) if f.organisation or len(tokens) < 2 else (tokens, tokens[::-1])
-        for order in orders:
+        for order in [tokens] if f.organisation else _orders(tokens):
             joined = "".join(order)
             if f.organisation:
                 from .matcher import name_tokens

@@ -138,14 +138,32 @@ def exact_key(value: Any) -> str:
 # --- similarities ---------------------------------------------------------------------------------
 
 
+def _abbreviates(short: str, tokens: tuple[str, ...]) -> bool:
+    """ "jx" abbreviates (jian, xuan); "w" abbreviates (wei,)."""
+    return len(short) == len(tokens) and all(t.startswith(c) for c, t in zip(short, tokens, strict=True))
+
+
 def _initials_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """ "Wang W." fits "Wang Wei": same length, each abbreviated token is the other's first letter."""
-    if len(a) != len(b) or not any(len(t) == 1 for t in a + b):
-        return False
-    return all(
-        x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
-        for x, y in zip(a, b, strict=True)
-    )
+    """ "Wang W." fits "Wang Wei", "Chen JX." fits 陈建轩 (chen jian xuan): equal tokens, or a short
+    token (1–3 letters) that is the first letters of as many tokens of the other name."""
+    if not a or not b:
+        return not a and not b
+    if a[0] == b[0]:
+        return _initials_compatible(a[1:], b[1:])
+    for short, rest, other, flipped in ((a[0], a[1:], b, False), (b[0], b[1:], a, True)):
+        k = len(short)
+        if 1 <= k <= 3 and _abbreviates(short, other[:k]):
+            remaining = (other[k:], rest) if flipped else (rest, other[k:])
+            if _initials_compatible(*remaining):
+                return True
+    return False
+
+
+def _orders(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The name as written and with the family name moved to the other end (张伟 = Wei Zhang)."""
+    if len(tokens) < 2:
+        return [tokens]
+    return [tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]]
 
 
 def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
@@ -154,9 +172,9 @@ def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
         return 0.0
     joined_b = "".join(b)
     best = 0.0
-    for order in (a, a[::-1]) if len(a) > 1 else (a,):
+    for order in _orders(a):
         best = max(best, fuzz.ratio("".join(order), joined_b) / 100)
-        if best < 0.9 and _initials_compatible(order, b):
+        if best < 0.9 and any(len(t) <= 3 for t in order + b) and _initials_compatible(order, b):
             best = 0.9
         if best == 1.0:
             break
@@ -297,8 +315,7 @@ def blocking_keys(f: Features) -> set[str]:
     keys = {"e:" + e for e in f.emails} | {"p:" + p for p in f.phones}
     keys |= {"l:" + e.split("@", 1)[0] for e in f.emails if len(e.split("@", 1)[0]) >= 3}
     for tokens in f.names:
-        orders = (tokens,) if f.organisation or len(tokens) < 2 else (tokens, tokens[::-1])
-        for order in orders:
+        for order in [tokens] if f.organisation else _orders(tokens):
             joined = "".join(order)
             if len(joined) >= 2:
                 keys.add("n:" + joined[:3])
