@@ -193,6 +193,10 @@ IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 600 * 1024 * 1024)
 API_RATE_LIMIT_PER_KEY = env_int("API_RATE_LIMIT_PER_KEY", 600)  # requests per window
 API_RATE_LIMIT_PER_WORKSPACE = env_int("API_RATE_LIMIT_PER_WORKSPACE", 3000)
 API_RATE_LIMIT_WINDOW = env_int("API_RATE_LIMIT_WINDOW", 60)  # seconds
+# Public web-to-lead forms (/f/<token>): submissions per client address and form per window, body size.
+LEADS_FORM_RATE_LIMIT = env_int("LEADS_FORM_RATE_LIMIT", 10)
+LEADS_FORM_RATE_WINDOW = env_int("LEADS_FORM_RATE_WINDOW", 600)  # seconds
+LEADS_FORM_MAX_BYTES = env_int("LEADS_FORM_MAX_BYTES", 20_000)
 API_PAGE_SIZE = 50
 API_MAX_PAGE_SIZE = 200
 

@@ -8,6 +8,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from kehu.core.ratelimit import client_ip
+
 from .models import AuditEntry
 
 MASK = "••••••"
@@ -89,10 +91,6 @@ def record(
         changes=changes or {},
         ip_address=client_ip(request) if request is not None else None,
     )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def create_record[M: models.Model](actor, instance: M) -> M:

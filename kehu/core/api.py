@@ -22,7 +22,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import (
     FieldDoesNotExist,
     ObjectDoesNotExist,
@@ -46,6 +45,7 @@ from ninja.utils import check_csrf
 from pydantic import ConfigDict, create_model
 
 from kehu.core.errors import DomainError, FieldError
+from kehu.core.ratelimit import client_ip, count_hit, window_start
 
 logger = logging.getLogger("kehu.api")
 
@@ -515,20 +515,6 @@ def keyset(*, orderings: Sequence[str], default: str) -> Callable:
 # --- rate limits -----------------------------------------------------------------------------------
 
 
-def _count(key: str, window: int) -> int:
-    # Fixed window: one counter per identity and window; the cache is shared by all workers.
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        return 1
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def check_rate_limit(request: HttpRequest) -> tuple[int, int, int, bool]:
     """Count this request; (limit, remaining, reset seconds, exceeded) of the tightest bucket.
 
@@ -536,7 +522,7 @@ def check_rate_limit(request: HttpRequest) -> tuple[int, int, int, bool]:
     """
     window = max(1, settings.API_RATE_LIMIT_WINDOW)
     now = time.time()
-    start = int(now // window * window)
+    start = window_start(window, now)
     reset = max(1, math.ceil(start + window - now))
     actor = getattr(request, "actor", None)
     if actor is not None and actor.api_key is not None:
@@ -544,13 +530,13 @@ def check_rate_limit(request: HttpRequest) -> tuple[int, int, int, bool]:
     elif actor is not None:
         ident = f"user:{actor.user.pk}"
     else:
-        ident = f"ip:{_client_ip(request)}"
+        ident = f"ip:{client_ip(request) or 'unknown'}"
     buckets = [(f"kehu:rl:{ident}:{start}", settings.API_RATE_LIMIT_PER_KEY)]
     if actor is not None:
         buckets.append((f"kehu:rl:ws:{actor.workspace.pk}:{start}", settings.API_RATE_LIMIT_PER_WORKSPACE))
     tightest = None
     for key, limit in buckets:
-        remaining = limit - _count(key, window)
+        remaining = limit - count_hit(key, window)
         if tightest is None or remaining < tightest[1]:
             tightest = (limit, remaining)
     assert tightest is not None

@@ -8,6 +8,8 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self) -> None:
+        from .leads import register_lead_target
         from .targets import register_builtin_targets
 
         register_builtin_targets()
+        register_lead_target()

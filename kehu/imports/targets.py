@@ -269,6 +269,12 @@ def resolve_contacts_by_email(batch: Batch) -> None:
                 row.fail("contact", _("No contact has the email %(email)s.") % {"email": email})
 
 
+def full_name(first: str, last: str) -> str:
+    """A name from its parts: family name first without a space for Chinese (张 + 伟 → 张伟)."""
+    cjk = any("\u4e00" <= ch <= "\u9fff" for ch in first + last)
+    return f"{last}{first}" if cjk else f"{first} {last}".strip()
+
+
 def tags_list(row: Row) -> None:
     if isinstance(row.values.get("tags"), str):
         row.item["tags"] = [t.strip() for t in row.values["tags"].replace("，", ",").split(",") if t.strip()]
@@ -382,9 +388,7 @@ def _people_prepare(kind: str):
             for virtual in ("first_name", "last_name", "mobile", "account", "owner", "tags"):
                 item.pop(virtual, None)
             if not values.get("name") and (values.get("first_name") or values.get("last_name")):
-                first, last = values.get("first_name") or "", values.get("last_name") or ""
-                cjk = any("\u4e00" <= ch <= "\u9fff" for ch in first + last)
-                item["name"] = f"{last}{first}" if cjk else f"{first} {last}".strip()
+                item["name"] = full_name(values.get("first_name") or "", values.get("last_name") or "")
             if values.get("mobile"):
                 phones = []
                 if values.get("phone"):

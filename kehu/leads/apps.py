@@ -15,9 +15,12 @@ class LeadsConfig(AppConfig):
         from kehu.activities.panels import tasks_context, tasks_data, timeline_context, timeline_data
         from kehu.customers.panels import Panel, register_panel
 
-        from .listing import register_lists
+        from .listing import register_lists, register_search
+        from .panels import register as register_lead_panels
 
         register_lists()
+        register_search()
+        register_lead_panels()  # "Leads" on account and contact pages
         # The lead page shows the one timeline and the open tasks, as accounts and contacts do.
         register_panel(
             Panel(

@@ -3,9 +3,17 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kehu.customers.forms import PHONE_HELP, RecordForm, _owner_choices, _team_choices
+from kehu.customers.forms import (
+    PHONE_HELP,
+    RecordForm,
+    _owner_choices,
+    _team_choices,
+    account_picker,
+    contact_picker,
+)
+from kehu.customers.models import Account, Contact
 from kehu.customfields.forms import add_custom_fields
-from kehu.workspaces.access import Actor
+from kehu.workspaces.access import Actor, visible
 
 from .models import AssignmentRule, Lead, WebForm
 
@@ -53,11 +61,14 @@ def lead_initial(record: Lead) -> dict:
 
 
 class ConvertForm(forms.Form):
-    account_id = forms.TypedChoiceField(
-        label=_("Account"), coerce=int, empty_value=None, required=False, help_text=_("Empty: a new account")
-    )
-    contact_id = forms.TypedChoiceField(
-        label=_("Contact"), coerce=int, empty_value=None, required=False, help_text=_("Empty: a new contact")
+    """Convert into an existing account/contact (search pickers over what the user may see) or new ones."""
+
+    account_id = account_picker(label=_("Account"), required=False, help_text=_("Empty: a new account"))
+    contact_id = contact_picker(
+        label=_("Contact"),
+        required=False,
+        help_text=_("Empty: a new contact"),
+        depends="account=account_id",  # suggests the chosen account's people
     )
     create_opportunity = forms.BooleanField(label=_("Also create an opportunity"), required=False)
     pipeline_id = forms.TypedChoiceField(label=_("Pipeline"), coerce=int, empty_value=None, required=False)
@@ -66,11 +77,17 @@ class ConvertForm(forms.Form):
         label=_("Amount"), required=False, min_value=0, max_digits=16, decimal_places=2
     )
 
-    def __init__(self, *args, accounts=(), contacts=(), pipelines=(), **kwargs):
+    def __init__(self, actor: Actor, *args, pipelines=(), hints: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account_id"].choices = [("", _("New account")), *accounts]
-        self.fields["contact_id"].choices = [("", _("New contact")), *contacts]
+        self.fields["account_id"].queryset = visible(actor, Account.objects.all())
+        self.fields["contact_id"].queryset = visible(actor, Contact.objects.all())
         self.fields["pipeline_id"].choices = [("", _("Default pipeline")), *pipelines]
+        for name, names in (hints or {}).items():
+            if names:  # existing records that look like the lead: what to search for
+                self.fields[name].help_text = _("%(empty)s. Maybe: %(names)s") % {
+                    "empty": str(self.fields[name].help_text).rstrip("."),
+                    "names": "; ".join(names),
+                }
 
 
 def _multi(choices, label, help_text=""):

@@ -98,3 +98,26 @@ LEAD_LIST = ListConfig(
 
 def register_lists() -> None:
     register(LEAD_LIST)
+
+
+def register_search() -> None:
+    """Leads in the global search (name, Latin name, company, pinyin start, email, phone digits)."""
+    from urllib.parse import quote
+
+    from kehu.listviews.search import SearchGroup, register_search
+
+    register_search(
+        SearchGroup(
+            key="leads",
+            label=_("Leads"),
+            object_type=Lead.object_type,
+            search=lambda actor, q, limit: list(
+                leads_for(actor, q).select_related(None).order_by("name")[:limit]
+            ),
+            url=lambda r: reverse("leads:detail", args=[r.pk]),
+            title=lambda r: r.name,
+            details=lambda r: [r.company, r.get_status_display()],
+            more_url=lambda q: reverse("leads:list") + "?q=" + quote(q),
+            order=50,  # after accounts 10, contacts 20, orders 40: customers first
+        )
+    )

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from kehu.activities.models import ActivityLink, Comment, Notification, Task
-from kehu.activities.services import notify
+from kehu.activities.models import Activity, ActivityLink, Comment, Notification, Task
+from kehu.activities.services import notify, record_system_activity
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import create_record, delete_record, record, update_record
 from kehu.core.errors import Conflict, FieldError, ValidationFailed
@@ -199,11 +199,15 @@ def _fields_of(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _after_create(lead: Lead, actor: Actor | None, *, assign: bool) -> Lead:
+def _after_create(lead: Lead, actor: Actor | None, *, assign: bool, log=None) -> Lead:
+    """Duplicate check, assignment, then ``log(lead)`` (a first timeline entry, written once the
+    owner is known so the entry is theirs), then ``lead_saved``."""
     _flag_duplicates(lead)
     if assign:
         run_assignment(lead, actor=actor)
-    lead_saved.send(sender=Lead, lead=lead, actor=actor, created=True)
+    if log is not None:
+        log(lead)
+    lead_saved.send(sender=Lead, lead=lead, actor=actor, created=True, timeline=log is not None)
     return lead
 
 
@@ -809,7 +813,22 @@ def _save_submission(form: WebForm, cleaned: dict[str, Any]) -> Lead:
         },
     )
     WebForm.objects.filter(pk=form.pk).update(submission_count=F("submission_count") + 1)
-    return _after_create(lead, None, assign=form.run_assignment)
+    return _after_create(lead, None, assign=form.run_assignment, log=lambda lead: log_submission(form, lead))
+
+
+def log_submission(form: WebForm, lead: Lead):
+    """The submission on the lead's timeline: an inbound entry whose outcome says "form submitted"
+    (what the scoring app's "Form submitted" engagement event counts). Logged once per lead."""
+    return record_system_activity(
+        lead.workspace,
+        links=[(Lead.object_type, lead.pk)],
+        kind=Activity.Kind.NOTE,
+        direction=Activity.Direction.INBOUND,
+        subject=_("Web form: %(form)s") % {"form": form.name},
+        outcome=_("Form submitted"),
+        source_ref=f"leads.webform:{lead.pk}",
+        owner=lead.owner,
+    )
 
 
 def origin_allowed(form: WebForm, origin: str | None) -> bool:

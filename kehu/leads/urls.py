@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .pickers import urlpatterns as picker_urls
 
 app_name = "leads"
 urlpatterns = [
@@ -21,4 +22,5 @@ urlpatterns = [
     path("settings/leads/rules/<int:pk>/", views.rule_edit, name="rule-edit"),
     path("settings/leads/rules/<int:pk>/delete/", views.rule_delete, name="rule-delete"),
     path("f/<str:token>", views.public_form, name="public-form"),
+    *picker_urls,
 ]

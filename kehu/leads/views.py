@@ -14,14 +14,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
-from kehu.core.api import _client_ip, _count
 from kehu.core.errors import DomainError, FieldError, ValidationFailed
-from kehu.customers.models import Account, Contact
+from kehu.core.ratelimit import client_ip, count_hit, window_start
 from kehu.customers.panels import render_panels
+from kehu.customers.queries import accounts_for, contacts_for
 from kehu.customfields.web import list_state as custom_list_state
 from kehu.listviews.web import list_state, page, toolbar_context
 from kehu.users.models import User
-from kehu.workspaces.access import access_record, require, visible
+from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import admin_required, member_required, show_domain_error
 
 from . import services
@@ -148,21 +148,28 @@ def lead_merge(request, pk: int, into: int):
     return _post_action(request, pk, "delete", run) or redirect("leads:detail", into)
 
 
-def _convert_choices(actor, lead: Lead):
-    accounts = visible(actor, Account.objects.all())
-    contacts = visible(actor, Contact.objects.all())
-    if lead.company:
-        accounts = accounts.filter(name__icontains=lead.company[:50])
-    contacts = contacts.filter(email=lead.email) if lead.email else contacts.filter(name=lead.name)
+HINT_LIMIT = 3
+
+
+def _convert_options(actor, lead: Lead) -> dict:
+    """The pipelines to choose from, and a few existing records that look like the lead (its company's
+    accounts, contacts with its email or name) named under the pickers as what to search for."""
     pipelines = []
     if actor.can("create", "deals.opportunity"):
         from kehu.deals.models import Pipeline
 
         pipelines = [(p.pk, p.name) for p in Pipeline.objects.filter(active=True).order_by("position", "id")]
+    account_hints: list[str] = []
+    if lead.company:
+        accounts = accounts_for(actor, lead.company).select_related(None).only("id", "name")
+        account_hints = [a.name for a in accounts.order_by("name")[:HINT_LIMIT]]
+    contacts = contacts_for(actor, lead.email or lead.name).select_related(None).only("id", "name")
     return {
-        "accounts": [(a.pk, a.name) for a in accounts.order_by("name")[:50]],
-        "contacts": [(c.pk, f"{c.name} {c.email}".strip()) for c in contacts.order_by("name")[:50]],
         "pipelines": pipelines,
+        "hints": {
+            "account_id": account_hints,
+            "contact_id": [c.name for c in contacts.order_by("name")[:HINT_LIMIT]],
+        },
     }
 
 
@@ -172,7 +179,9 @@ def lead_convert(request, pk: int):
     if lead.is_converted:
         return redirect("leads:detail", pk)
     form = ConvertForm(
-        request.POST if request.method == "POST" else None, **_convert_choices(request.actor, lead)
+        request.actor,
+        request.POST if request.method == "POST" else None,
+        **_convert_options(request.actor, lead),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -410,12 +419,10 @@ def _render_public(request, webform, *, status=200, message="", errors=None, val
 
 
 def _rate_limited(request, webform) -> bool:
-    limit = getattr(settings, "LEADS_FORM_RATE_LIMIT", 10)  # submissions per IP and form per window
-    window = getattr(settings, "LEADS_FORM_RATE_WINDOW", 600)
-    import time
-
-    start = int(time.time() // window * window)
-    return _count(f"kehu:leadform:{webform.pk}:{_client_ip(request)}:{start}", window) > limit
+    """Over ``LEADS_FORM_RATE_LIMIT`` posts from this address to this form in the current window."""
+    window = max(1, settings.LEADS_FORM_RATE_WINDOW)
+    key = f"kehu:leadform:{webform.pk}:{client_ip(request) or 'unknown'}:{window_start(window)}"
+    return count_hit(key, window) > settings.LEADS_FORM_RATE_LIMIT
 
 
 @csrf_exempt  # embedded on other sites: the origin check and the rate limit protect it instead
@@ -431,7 +438,7 @@ def public_form(request, token: str):
             return _render_public(request, webform)
         if request.method != "POST":
             return HttpResponse(status=405, headers={"Allow": "GET, POST"})
-        max_bytes = getattr(settings, "LEADS_FORM_MAX_BYTES", 20_000)
+        max_bytes = settings.LEADS_FORM_MAX_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import MASK, client_ip, record
+from kehu.audit.services import MASK, record
+from kehu.core.ratelimit import client_ip, count_hit
 
 # Failed logins for unknown emails, per client address, before that address is refused.
 IP_MAX_FAILURES_DEFAULT = 20
@@ -138,12 +139,7 @@ def locked_message(user) -> str:
 
 
 def _bump_ip(key: str) -> None:
-    timeout = settings.LOGIN_LOCKOUT_SECONDS
-    if not cache.add(key, 1, timeout):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout)
+    count_hit(key, settings.LOGIN_LOCKOUT_SECONDS)
 
 
 @transaction.atomic
