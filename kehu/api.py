@@ -15,6 +15,7 @@ from kehu.deals.api import router as deals_router
 from kehu.duplicates.api import router as duplicates_router
 from kehu.forecast.api import router as forecast_router
 from kehu.listviews.api import router as listviews_router
+from kehu.scoring.api import router as scoring_router
 from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router

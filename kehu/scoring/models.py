@@ -123,7 +123,7 @@ class ScoringModel(WorkspaceModel):
 class ScoringState(models.Model):
     """Per workspace: how far the engagement rescoring has read the timeline (ActivityLink id)."""
 
-    workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     last_link_id = models.BigIntegerField(default=0)
     # Bumped on every rule change / set when a model is ready: processes reload their cached copy.
     rules_version = models.PositiveIntegerField(default=0)
@@ -133,6 +133,9 @@ class ScoringState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopedManager(workspace="workspace")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="scoringstate_one_per_workspace")]
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.last_link_id}"
