@@ -442,9 +442,8 @@ def pipeline_board(request: HttpRequest, pipeline_id: int, filters: Query[BoardF
     actor = actor_of(request)
     require(actor, "view", Opportunity.object_type)
     pipeline = _pipeline(actor, pipeline_id)
-    records = apply_custom_filters(
-        actor, queries.board_records(actor, pipeline, _board_filters(filters)), request.GET
-    )
+    board_filters = _board_filters(filters)
+    records = apply_custom_filters(actor, queries.board_records(actor, pipeline, board_filters), request.GET)
     columns = [
         {
             "stage": column.stage,
@@ -454,7 +453,7 @@ def pipeline_board(request: HttpRequest, pipeline_id: int, filters: Query[BoardF
             "cards": column.cards,
             "next_cursor": column.next_cursor,
         }
-        for column in queries.board(records, pipeline)
+        for column in queries.board(records, pipeline, closed_since=board_filters.closed_since())
     ]
     return {
         "pipeline": _pipeline_out(pipeline),

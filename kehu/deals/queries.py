@@ -5,6 +5,11 @@ column's count, amount and weighted amount, and one keyset page per column (read
 the ``opp_ws_board`` index: workspace, pipeline, stage, -updated_at, -id). Won and lost columns
 show the deals closed in the last ``CLOSED_DAYS`` days unless a close-date range is chosen, so the
 board of a pipeline with years of history stays the size of its current work.
+
+The totals are ``UNION ALL`` of the open deals and the deals closed since the window's start, each
+an index-only range of a covering index (``opp_ws_board_totals``: workspace, pipeline, status,
+closed_at, then stage, amounts, owner, team; ``opp_ws_board_close`` for a close-date range), so the
+years of closed history are never read and the filters by owner/team need no table rows.
 """
 
 from dataclasses import dataclass, field
@@ -66,6 +71,12 @@ class BoardFilters:
             values.update(zip(("cf_key", "cf_op", "cf_value"), self.custom, strict=True))
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
+    def closed_since(self):
+        """Where the won/lost columns start: ``CLOSED_DAYS`` ago, or None under a close-date range."""
+        if self.close_from or self.close_to:
+            return None
+        return timezone.now() - timedelta(days=CLOSED_DAYS)
+
 
 @dataclass
 class Column:
@@ -88,8 +99,7 @@ def board_records(actor: Actor, pipeline: Pipeline, filters: BoardFilters) -> Qu
         qs = qs.filter(expected_close_date__gte=filters.close_from)
     if filters.close_to:
         qs = qs.filter(expected_close_date__lte=filters.close_to)
-    if not (filters.close_from or filters.close_to):
-        cutoff = timezone.now() - timedelta(days=CLOSED_DAYS)
+    if (cutoff := filters.closed_since()) is not None:
         qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=cutoff))
     if filters.custom:
         key, op, value = filters.custom
@@ -102,21 +112,36 @@ def board_records(actor: Actor, pipeline: Pipeline, filters: BoardFilters) -> Qu
     return qs
 
 
-def column_totals(records: QuerySet[Opportunity]) -> dict[int, dict]:
-    """Count, amount and weighted amount (base currency) per stage: one GROUP BY query."""
+def column_totals(records: QuerySet[Opportunity], closed_since=None) -> dict[int, dict]:
+    """Count, amount and weighted amount (base currency) per stage: one query.
+
+    ``closed_since`` (from ``BoardFilters.closed_since``) bounds the closed deals by ``closed_at`` so
+    the closed part is a short index range; ``records`` already holds the same condition inside an
+    OR, which no planner turns into an index bound.
+    """
     weighted = ExpressionWrapper(F("base_amount") * F("probability"), output_field=DecimalField())
-    rows = (
-        records.order_by()
-        .values("stage_id")
-        .annotate(count=Count("id"), amount=Sum("base_amount"), weighted=Sum(weighted))
-    )
+
+    def per_stage(qs: QuerySet[Opportunity]) -> QuerySet:
+        return (
+            qs.order_by()
+            .values("stage_id")
+            .annotate(count=Count("id"), amount=Sum("base_amount"), weighted=Sum(weighted))
+        )
+
+    closed = records.filter(status__in=(Opportunity.Status.WON, Opportunity.Status.LOST))
+    if closed_since is not None:
+        closed = closed.filter(closed_at__gte=closed_since)
+    rows = per_stage(records.filter(status=Opportunity.Status.OPEN)).union(per_stage(closed), all=True)
+    # A stage is usually in one part only; both when its won/lost flag changed under open deals.
+    sums: dict[int, list] = {}
+    for row in rows:
+        acc = sums.setdefault(row["stage_id"], [0, ZERO, Decimal(0)])
+        acc[0] += row["count"]
+        acc[1] += row["amount"] or ZERO
+        acc[2] += Decimal(row["weighted"] or 0)
     return {
-        row["stage_id"]: {
-            "count": row["count"],
-            "amount": cents(row["amount"] or ZERO),
-            "weighted": cents(Decimal(row["weighted"] or 0) / 100),
-        }
-        for row in rows
+        stage_id: {"count": n, "amount": cents(amount), "weighted": cents(weighted / 100)}
+        for stage_id, (n, amount, weighted) in sums.items()
     }
 
 
@@ -128,10 +153,12 @@ def cards(
     return keyset_page(qs, ordering=CARD_ORDERING, limit=limit, cursor=cursor)
 
 
-def board(records: QuerySet[Opportunity], pipeline: Pipeline, limit: int = CARD_PAGE) -> list[Column]:
+def board(
+    records: QuerySet[Opportunity], pipeline: Pipeline, limit: int = CARD_PAGE, closed_since=None
+) -> list[Column]:
     """Every column of the pipeline with its totals and first page of cards (``records``: from
-    ``board_records``, optionally narrowed further)."""
-    totals = column_totals(records)
+    ``board_records``, optionally narrowed further; ``closed_since``: ``filters.closed_since()``)."""
+    totals = column_totals(records, closed_since)
     columns = []
     for stage in stages_of(pipeline):
         column = Column(stage, **totals.get(stage.pk, {}))

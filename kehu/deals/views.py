@@ -160,9 +160,10 @@ def _wants_json(request) -> bool:
 
 def _totals_json(request, pipeline: Pipeline) -> dict:
     """The board's column totals under the filters the board was showing (sent along by the script)."""
-    records = queries.board_records(request.actor, pipeline, _board_filters(request, request.POST))
+    filters = _board_filters(request, request.POST)
+    records = queries.board_records(request.actor, pipeline, filters)
     currency = request.workspace.base_currency
-    totals = queries.column_totals(records)
+    totals = queries.column_totals(records, filters.closed_since())
     return {
         str(stage.pk): {
             "count": totals.get(stage.pk, {}).get("count", 0),
@@ -263,11 +264,15 @@ def board(request, pk: int | None = None):
     pipeline = _board_pipeline(request, pk)
     filters = _board_filters(request, request.GET)
     try:
-        columns = queries.board(queries.board_records(actor, pipeline, filters), pipeline)
+        columns = queries.board(
+            queries.board_records(actor, pipeline, filters), pipeline, closed_since=filters.closed_since()
+        )
     except DomainError as error:
         show_domain_error(request, error)
         filters.custom = None
-        columns = queries.board(queries.board_records(actor, pipeline, filters), pipeline)
+        columns = queries.board(
+            queries.board_records(actor, pipeline, filters), pipeline, closed_since=filters.closed_since()
+        )
     context = {
         "pipeline": pipeline,
         "pipelines": queries.pipelines_for(actor, active_only=True),
