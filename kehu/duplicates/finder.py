@@ -86,10 +86,10 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
             if len(joined) < 2:
                 continue
             # Same pinyin up to the last letter (typos at the end, and every same-sounding name) …
-            take(base.filter(name_pinyin__startswith=joined[: max(2, len(joined) - 1)]))
+            take(base.filter(**_pinyin_prefix(joined[: max(2, len(joined) - 1)])))
             # … and, in the same city, every name starting with the same three letters.
             if city_column and raw_custom.get("__city"):
-                take(base.filter(name_pinyin__startswith=joined[:3], **{city_column: raw_custom["__city"]}))
+                take(base.filter(**_pinyin_prefix(joined[:3]), **{city_column: raw_custom["__city"]}))
     for rule in rules:
         if rule.kind != "exact":
             continue
@@ -98,6 +98,14 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
             if feature.startswith("custom.") and raw_custom.get(key) not in (None, ""):
                 take(base.filter(Q(**{f"custom__{key}": raw_custom[key]})))
     return ids
+
+
+def _pinyin_prefix(prefix: str) -> dict[str, str]:
+    """A prefix match as a range, so the (workspace, name_pinyin) btree serves it on both databases:
+    SQLite's LIKE is case-insensitive and PostgreSQL's needs a pattern-ops index, so ``__startswith``
+    scanned every record of the workspace on each create. The upper bound is the prefix with its
+    last letter incremented, which sorts right in any collation (a sentinel character may not)."""
+    return {"name_pinyin__gte": prefix, "name_pinyin__lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
 def find_duplicates(

@@ -139,7 +139,9 @@ def _start_demo(data_dir: Path, port: int) -> subprocess.Popen:
     )
 
 
-def _wait_healthy(process: subprocess.Popen, base: str, timeout: float = 60) -> None:
+def _wait_healthy(process: subprocess.Popen, base: str, timeout: float = 180) -> None:
+    # A first start migrates ~20 apps and seeds every domain's demo records (≈ 30 s on an idle
+    # 2-core machine, 85 s measured under other suites' load): the limit catches a hang, not slowness.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
