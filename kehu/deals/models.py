@@ -132,6 +132,9 @@ class Opportunity(OwnedRecord):
         Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage")
     )
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    # The highest position of a non-lost stage of the current pipeline the deal has entered (None:
+    # none yet); kept by the services with every move, so stage conversion is one GROUP BY.
+    furthest_position = models.PositiveIntegerField(_("furthest stage reached"), null=True, blank=True)
     amount = models.DecimalField(_("amount"), default=0, **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
     exchange_rate = models.DecimalField(_("exchange rate"), max_digits=18, decimal_places=8, default=1)
@@ -169,6 +172,42 @@ class Opportunity(OwnedRecord):
             models.Index(
                 fields=["workspace", "owner", "pipeline", "stage", "-updated_at", "-id"],
                 name="opp_ws_owner_board",
+            ),
+            # Covering indexes of the board's column totals (key columns, not INCLUDE, so SQLite reads
+            # them index-only too): open deals and the recently closed ones by (status, closed_at), and
+            # a close-date range by expected_close_date; owner and team serve the filters and scopes.
+            models.Index(
+                fields=[
+                    "workspace",
+                    "pipeline",
+                    "status",
+                    "closed_at",
+                    "stage",
+                    "base_amount",
+                    "probability",
+                    "owner",
+                    "team",
+                ],
+                name="opp_ws_board_totals",
+            ),
+            models.Index(
+                fields=[
+                    "workspace",
+                    "pipeline",
+                    "expected_close_date",
+                    "stage",
+                    "status",
+                    "base_amount",
+                    "probability",
+                    "owner",
+                    "team",
+                ],
+                name="opp_ws_board_close",
+            ),
+            # Stage conversion: the deals created in a period, counted by furthest stage.
+            models.Index(
+                fields=["workspace", "pipeline", "created_at", "furthest_position", "owner", "team"],
+                name="opp_ws_created_furthest",
             ),
             models.Index(fields=["workspace", "-created_at", "-id"], name="opp_ws_created"),
             models.Index(fields=["workspace", "owner", "-created_at", "-id"], name="opp_ws_owner_created"),

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Model
+from django.db.models import Max, Model, OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -333,6 +333,9 @@ def _renumber(stages: list[Stage]) -> None:
             stage.position = position
             changed.append(stage)
     Stage.objects.bulk_update(changed, ["position"])
+    if changed:
+        # Positions moved: the deals' furthest positions refer to the old ones.
+        recompute_furthest(changed[0].pipeline_id)
 
 
 @transaction.atomic
@@ -752,6 +755,8 @@ def _apply_stage(
     overrides = overrides or {}
     previous_id = opp.stage_id if opp.pk else None
     status = S.WON if stage.is_won else S.LOST if stage.is_lost else S.OPEN
+    if previous_id != stage.pk:
+        opp.furthest_position = furthest_after(opp, stage)
     opp.pipeline_id = stage.pipeline_id
     opp.stage = stage
     if previous_id != stage.pk:
@@ -779,6 +784,34 @@ def _apply_stage(
             seconds_in_previous=max(seconds, 0) if seconds is not None else None,
         )
         opp.stage_entered_at = at
+
+
+def furthest_after(opp: Opportunity, stage: Stage) -> int | None:
+    """The deal's furthest stage position once it enters ``stage`` (lost stages do not count; a new
+    pipeline starts over), as the stage-conversion report reads it."""
+    same_pipeline = opp.pk is not None and opp.pipeline_id == stage.pipeline_id
+    current = opp.furthest_position if same_pipeline else None
+    if stage.is_lost:
+        return current
+    return stage.position if current is None else max(current, stage.position)
+
+
+def recompute_furthest(pipeline_id: int) -> int:
+    """Set ``furthest_position`` of the pipeline's deals from their stage history (after the stages
+    were renumbered, or to repair); one UPDATE, returns the number of deals."""
+    top = (
+        StageChange.objects.filter(
+            opportunity=OuterRef("pk"),
+            pipeline_id=pipeline_id,
+            to_stage__pipeline_id=pipeline_id,
+            to_stage__is_lost=False,
+        )
+        .order_by()
+        .values("opportunity")
+        .annotate(top=Max("to_stage__position"))
+        .values("top")
+    )
+    return Opportunity.objects.filter(pipeline_id=pipeline_id).update(furthest_position=Subquery(top))
 
 
 def _write_pending_change(opp: Opportunity) -> None:

@@ -13,9 +13,9 @@ Cost per report (indexes in brackets):
   opportunity each was converted to;
 - win rate: one aggregate over the deals closed in the period [opp_ws_status_closed_at], and one
   ``ORDER BY … LIMIT 2 OFFSET n/2`` for the median sales cycle;
-- stage conversion: the furthest stage each deal created in the period reached, counted per stage
-  in one query over ``StageChange`` [stagechange_ws_opp]; time in stage: one ``GROUP BY`` over the
-  stage changes of the period [stagechange_ws_pipeline];
+- stage conversion: the deals created in the period counted by the furthest stage they reached
+  (``Opportunity.furthest_position``) in one ``GROUP BY`` [opp_ws_created_furthest]; time in
+  stage: one ``GROUP BY`` over the stage changes of the period [stagechange_ws_pipeline];
 - lost reasons: one ``GROUP BY lost_reason`` over the deals lost in the period.
 """
 
@@ -30,7 +30,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    Max,
+    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -54,6 +54,31 @@ HUNDRED = Decimal(100)
 S = Opportunity.Status
 FC = Opportunity.ForecastCategory
 SECONDS_PER_DAY = 86400
+
+
+class Elapsed(Func):
+    """``end - start`` of two datetime columns as a duration, computed by the database itself.
+
+    PostgreSQL subtracts timestamps natively. On SQLite Django would call a Python function per row
+    (``django_timestamp_diff``); the julianday difference is native there, rounded to milliseconds
+    (its precision) and given in microseconds, Django's duration storage on SQLite.
+    """
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = DurationField()
+
+    def __init__(self, end: str, start: str):
+        super().__init__(F(end), F(start))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) * 1000)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
 
 
 def percent(part, whole) -> Decimal | None:
@@ -340,7 +365,7 @@ def win_stats(
     closed = deals_for(actor, owner_id, team_id).filter(
         status__in=(S.WON, S.LOST), closed_at__gte=start, closed_at__lt=end
     )
-    cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+    cycle = Elapsed("closed_at", "created_at")
     won_q = Q(status=S.WON)
     agg = closed.aggregate(
         won=Count("id", filter=won_q),
@@ -399,27 +424,21 @@ def stage_report(
     deals = deals_for(actor, owner_id, team_id)
     stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
     forward = [s for s in stages if not s.is_lost]
-    cohort = deals.filter(created_at__gte=start, created_at__lt=end).values("pk")
-    furthest = (
-        StageChange.objects.filter(
-            pipeline=pipeline,
-            to_stage__pipeline=pipeline,
-            to_stage__is_lost=False,
-            opportunity__in=cohort,
-            # A deal's history starts when it is created: this bound lets the (workspace, pipeline,
-            # changed_at) index skip the years before the period instead of reading every change.
-            changed_at__gte=start,
+    # Each deal keeps the furthest (non-lost) stage position it entered in its pipeline
+    # (``Opportunity.furthest_position``, kept by the deals services): one GROUP BY over the
+    # period's deals [opp_ws_created_furthest], then "reached stage s" = furthest ≥ s.position.
+    per_position = dict(
+        deals.filter(
+            pipeline=pipeline, created_at__gte=start, created_at__lt=end, furthest_position__isnull=False
         )
-        .values("opportunity_id")
-        .annotate(top=Max("to_stage__position"))
+        .order_by()
+        .values("furthest_position")
+        .annotate(n=Count("id"))
+        .values_list("furthest_position", "n")
     )
-    reached = (
-        furthest.aggregate(
-            **{f"s{s.pk}": Count("opportunity_id", filter=Q(top__gte=s.position)) for s in forward}
-        )
-        if forward
-        else {}
-    )
+    reached = {
+        f"s{s.pk}": sum(n for position, n in per_position.items() if position >= s.position) for s in forward
+    }
     changes = StageChange.objects.filter(
         pipeline=pipeline,
         from_stage__isnull=False,

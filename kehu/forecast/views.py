@@ -67,8 +67,8 @@ def _period_choices(actor: Actor, chosen: Period) -> dict:
     return {"quarters": quarters, "months": months}
 
 
-@member_required
-def dashboard(request):
+def _dashboard_params(request) -> dict:
+    """Period, owner/team filters and pipeline of the dashboard and its panels (from the query)."""
     actor = request.actor
     require(actor, "view", Opportunity.object_type)
     workspace = actor.workspace
@@ -78,18 +78,32 @@ def dashboard(request):
         show_domain_error(request, error)
         period = current(workspace)
     owner_id, team_id = _int(request.GET.get("owner")), _int(request.GET.get("team"))
-    filters = {"owner_id": owner_id, "team_id": team_id}
-    currency = workspace.base_currency
     pipelines = list(Pipeline.objects.filter(active=True).order_by("-is_default", "position", "id"))
     chosen_pipeline = _int(request.GET.get("pipeline"))
     pipeline = next((p for p in pipelines if p.pk == chosen_pipeline), pipelines[0] if pipelines else None)
+    return {
+        "actor": actor,
+        "period": period,
+        "filters": {"owner_id": owner_id, "team_id": team_id},
+        "pipelines": pipelines,
+        "pipeline": pipeline,
+        "currency": workspace.base_currency,
+    }
+
+
+@member_required
+def dashboard(request):
+    """KPI tiles, the forecast and the owner/team tables (two reports); the other charts are panels
+    the page loads on its own (htmx, ``hx-trigger="load"``), one report per request, so the first
+    paint does not wait for every report."""
+    params = _dashboard_params(request)
+    actor, period, filters = params["actor"], params["period"], params["filters"]
+    owner_id, team_id = filters["owner_id"], filters["team_id"]
+    currency = params["currency"]
 
     result = queries.forecast(actor, period, **filters)
     total = result.total
     win = queries.win_stats(actor, period, **filters)
-    funnel = queries.funnel(actor, period, **filters) if actor.can("view", Lead.object_type) else None
-    stages = queries.stage_report(actor, pipeline, period, **filters) if pipeline else None
-    lost = queries.lost_reasons(actor, period, **filters)
 
     def m(value) -> str:
         return money(value, currency)
@@ -154,18 +168,66 @@ def dashboard(request):
             for line in result.owners[:15]
         ]
     )
-    funnel_chart = (
-        charts.bars(
-            [
-                (
-                    s["label"],
-                    s["count"],
-                    f"{s['count']}" + (f" · {_pct(s['rate'])}" if s["rate"] is not None else ""),
-                )
-                for s in funnel["steps"]
-            ]
-        )
-        if funnel
+
+    def link(target: Period) -> str:
+        params = {k: v for k, v in request.GET.items() if k != "period" and v}
+        return f"{reverse('forecast:dashboard')}?{urlencode({**params, 'period': target.key})}"
+
+    # What the panels are asked for: the page's own choices, normalized.
+    panel_query = {
+        "period": period.key,
+        "owner": owner_id or "",
+        "team": team_id or "",
+        "pipeline": params["pipeline"].pk if params["pipeline"] else "",
+    }
+    context = {
+        "period": period,
+        "previous_url": link(period.shifted(-1)),
+        "next_url": link(period.shifted(1)),
+        "choices": _period_choices(actor, period),
+        "owner_id": owner_id,
+        "team_id": team_id,
+        "people": _people(actor) if actor.grant(Opportunity.object_type).scope != "own" else [],
+        "teams": _teams(actor),
+        "pipelines": params["pipelines"],
+        "pipeline": params["pipeline"],
+        "currency": currency,
+        "forecast": result,
+        "win": win,
+        "kpis": kpis,
+        "forecast_chart": forecast_chart,
+        "owners_chart": owners_chart if result.owners else None,
+        "panels": PANELS,
+        "panel_query": urlencode({k: v for k, v in panel_query.items() if v != ""}),
+        "can_set_targets": services.can_set_targets(actor),
+        "filtered": bool(owner_id or team_id or request.GET.get("period")),
+    }
+    return render(request, "forecast/dashboard.html", context)
+
+
+def _funnel_panel(params: dict) -> dict:
+    actor = params["actor"]
+    if not actor.can("view", Lead.object_type):
+        return {"funnel": None, "funnel_chart": None}
+    funnel = queries.funnel(actor, params["period"], **params["filters"])
+    chart = charts.bars(
+        [
+            (
+                s["label"],
+                s["count"],
+                f"{s['count']}" + (f" · {_pct(s['rate'])}" if s["rate"] is not None else ""),
+            )
+            for s in funnel["steps"]
+        ]
+    )
+    return {"funnel": funnel, "funnel_chart": chart}
+
+
+def _stages_panel(params: dict) -> dict:
+    pipeline = params["pipeline"]
+    stages = (
+        queries.stage_report(params["actor"], pipeline, params["period"], **params["filters"])
+        if pipeline
         else None
     )
     stage_rows = [r for r in stages["stages"] if not r["is_lost"]] if stages else []
@@ -189,7 +251,12 @@ def dashboard(request):
         if any(r["stays"] for r in time_rows)
         else None
     )
-    lost_chart = (
+    return {"stages": stages, "pipeline": pipeline, "stage_chart": stage_chart, "time_chart": time_chart}
+
+
+def _lost_panel(params: dict) -> dict:
+    lost = queries.lost_reasons(params["actor"], params["period"], **params["filters"])
+    chart = (
         charts.bars(
             [
                 (r["reason"], r["count"], f"{r['count']} · {_pct(r['share'])}", "bar-lost")
@@ -199,39 +266,25 @@ def dashboard(request):
         if lost["reasons"]
         else None
     )
+    return {"lost": lost, "lost_chart": chart}
 
-    def link(target: Period) -> str:
-        params = {k: v for k, v in request.GET.items() if k != "period" and v}
-        return f"{reverse('forecast:dashboard')}?{urlencode({**params, 'period': target.key})}"
 
-    context = {
-        "period": period,
-        "previous_url": link(period.shifted(-1)),
-        "next_url": link(period.shifted(1)),
-        "choices": _period_choices(actor, period),
-        "owner_id": owner_id,
-        "team_id": team_id,
-        "people": _people(actor) if actor.grant(Opportunity.object_type).scope != "own" else [],
-        "teams": _teams(actor),
-        "pipelines": pipelines,
-        "pipeline": pipeline,
-        "currency": currency,
-        "forecast": result,
-        "win": win,
-        "funnel": funnel,
-        "stages": stages,
-        "lost": lost,
-        "kpis": kpis,
-        "forecast_chart": forecast_chart,
-        "owners_chart": owners_chart if result.owners else None,
-        "funnel_chart": funnel_chart,
-        "stage_chart": stage_chart,
-        "time_chart": time_chart,
-        "lost_chart": lost_chart,
-        "can_set_targets": services.can_set_targets(actor),
-        "filtered": bool(owner_id or team_id or request.GET.get("period")),
-    }
-    return render(request, "forecast/dashboard.html", context)
+# Panel name → (what it computes: one report, its template). The page lists them in this order.
+PANELS = {
+    "funnel": (_funnel_panel, "forecast/_panel_funnel.html"),
+    "stages": (_stages_panel, "forecast/_panel_stages.html"),
+    "lost": (_lost_panel, "forecast/_panel_lost.html"),
+}
+
+
+@member_required
+def dashboard_panel(request, name: str):
+    """One chart panel of the dashboard (an HTML fragment), under the page's period and filters."""
+    if name not in PANELS:
+        raise Http404
+    params = _dashboard_params(request)
+    compute, template = PANELS[name]
+    return render(request, template, {**compute(params), "currency": params["currency"]})
 
 
 # --- quota grid ------------------------------------------------------------------------------------

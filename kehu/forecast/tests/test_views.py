@@ -34,13 +34,22 @@ def test_dashboard_shows_the_quarter(tenant, sales_data, django_assert_max_num_q
     assert text_of(html, "kpi-cycle") == "Sales cycle (median) 91.0 days mean 84.7 days"
     # Charts are inline SVG with a title and a text description for screen readers.
     assert '<svg class="chart" viewBox="0 0 320' in html
+    assert 'id="owner-table"' in html and 'id="team-table"' in html
+    # The other charts are panels the page loads itself, one report each, with the page's choices.
+    for name in ("funnel", "stages", "lost"):
+        assert f'id="panel-{name}"' in html
+        assert f'hx-get="/sales/panels/{name}/?period=2026-Q4&amp;pipeline=' in html
+    panels = {
+        name: client.get(f"/sales/panels/{name}/?period=2026-Q4").content.decode()
+        for name in ("funnel", "stages", "lost")
+    }
     assert (
         '<desc id="funnel-chart-desc">Leads: 8; Qualified: 5 · 62.5%; '
-        "Opportunities: 3 · 60.0%; Won: 1 · 33.3%</desc>" in html
+        "Opportunities: 3 · 60.0%; Won: 1 · 33.3%</desc>" in panels["funnel"]
     )
-    assert 'id="stage-chart"' in html and 'id="time-chart"' in html and 'id="lost-chart"' in html
-    assert "Price: 2 · 66.7%" in html
-    assert 'id="owner-table"' in html and 'id="team-table"' in html
+    assert 'id="stage-chart"' in panels["stages"] and 'id="time-chart"' in panels["stages"]
+    assert 'id="lost-chart"' in panels["lost"] and "Price: 2 · 66.7%" in panels["lost"]
+    assert "<html" not in panels["lost"]  # a fragment for htmx
     assert "<script" not in html.split("<main", 1)[-1]  # no chart library, no inline scripts
     assert 'id="targets-link"' in html
 
@@ -49,8 +58,28 @@ def test_dashboard_query_count_is_fixed(tenant, sales_data, django_assert_num_qu
     """The page costs the same number of queries whatever the data (pinned)."""
     client = tenant.web_client("admin")
     client.get("/sales/?period=2026-Q4")  # warm the session/permission caches like a real visit
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(15):
         assert client.get("/sales/?period=2026-Q4").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "queries"), [("funnel", 5), ("stages", 7), ("lost", 5)])
+def test_dashboard_panel_query_counts_are_fixed(tenant, sales_data, django_assert_num_queries, name, queries):
+    """Each panel is one report: the session/permission reads, the pipelines and its own aggregates."""
+    client = tenant.web_client("admin")
+    client.get(f"/sales/panels/{name}/?period=2026-Q4")
+    with django_assert_num_queries(queries):
+        assert client.get(f"/sales/panels/{name}/?period=2026-Q4").status_code == 200
+
+
+def test_dashboard_panels_follow_filters_scope_and_workspace(tenant, other_tenant, sales_data):
+    rep = tenant.web_client("sales")
+    lost = rep.get("/sales/panels/lost/?period=2026-Q4").content.decode()
+    admin_lost = tenant.web_client("admin").get("/sales/panels/lost/?period=2026-Q4").content.decode()
+    assert lost != admin_lost  # the rep sees their own lost deals only
+    assert tenant.web_client("admin").get("/sales/panels/nothing/").status_code == 404
+    assert other_tenant.web_client("admin").get("/sales/panels/lost/?period=2026-Q4").status_code == 200
+    foreign = other_tenant.web_client("admin").get("/sales/panels/lost/?period=2026-Q4").content.decode()
+    assert "Price: 2" not in foreign  # another workspace's numbers never show
 
 
 def test_dashboard_in_chinese(tenant, sales_data):
