@@ -145,8 +145,8 @@ def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
-    from kehu.quotes.demo import seed as seed_quotes
     from kehu.leads.demo import seed as seed_leads
+    from kehu.quotes.demo import seed as seed_quotes
     from kehu.scoring.demo import seed as seed_scoring
     from kehu.workspaces.models import Workspace
 
