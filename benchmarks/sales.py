@@ -151,6 +151,7 @@ def generate(args) -> None:
             # What has happened by the benchmark's "today" is history; the rest has not happened yet.
             path = [step for step in path if step[2] <= END] or path[:1]
             stage, entered = path[-1][1], path[-1][2]
+            furthest = max((step[1].position for step in path if not step[1].is_lost), default=None)
             status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
             counts[status] += 1
             planned = (created + timedelta(days=30 + rng.randrange(120))).date()
@@ -168,6 +169,7 @@ def generate(args) -> None:
                     "pipeline_id": pipeline.pk,
                     "stage_id": stage.pk,
                     "stage_entered_at": entered,
+                    "furthest_position": furthest,
                     "amount": amount,
                     "currency": "CNY",
                     "exchange_rate": Decimal(1),

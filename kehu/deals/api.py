@@ -475,8 +475,11 @@ def board_column(
     actor = actor_of(request)
     require(actor, "view", Opportunity.object_type)
     stage = _stage_of(actor, pipeline_id, stage_id)
+    board_filters = _board_filters(filters)
     records = apply_custom_filters(
-        actor, queries.board_records(actor, stage.pipeline, _board_filters(filters)), request.GET
+        actor, queries.board_records(actor, stage.pipeline, board_filters), request.GET
     )
-    items, next_cursor = queries.cards(records, stage, cursor=cursor)
+    items, next_cursor = queries.cards(
+        records, stage, cursor=cursor, closed_since=board_filters.closed_since()
+    )
     return {"items": items, "next_cursor": next_cursor}

@@ -171,10 +171,18 @@ def test_win_stats_with_nothing_closed(tenant, sales_data):
     }
 
 
+STAGE_NAMES = ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won", "Lost")
+
+
+def by_stage(result: dict) -> dict:
+    """The report's rows by the English stage name (the pipeline is named in the workspace's language)."""
+    return {STAGE_NAMES[r["position"]]: r for r in result["stages"]}
+
+
 def test_stage_conversion_and_time_in_stage(tenant, sales_data):
     pipeline = sales_data["pipeline"]
     result = run(tenant, "admin", queries.stage_report, pipeline, Q4)
-    rows = {r["name"]: r for r in result["stages"]}
+    rows = by_stage(result)
     # Cohort: deals created in Q4: d1 d2 d3 d5 d6 d7 d10 d12 d13 = 9. Furthest stage reached (lost
     # stages apart): d1 Neg, d2 P, d3 Q, d5 Won, d6 Won, d7 NA, d10 Q, d12 Q, d13 P.
     assert result["cohort"] == 9
@@ -203,7 +211,7 @@ def test_stage_conversion_and_time_in_stage(tenant, sales_data):
 def test_stage_report_respects_record_scope(tenant, sales_data):
     pipeline = sales_data["pipeline"]
     result = run(tenant, "sales", queries.stage_report, pipeline, Q4)
-    rows = {r["name"]: r for r in result["stages"]}
+    rows = by_stage(result)
     # The rep's Q4 deals: d1 (Neg) d2 (P) d3 (Q) d5 (Won) d6 (Won) d7 (NA) → 6.
     assert [
         rows[n]["reached"] for n in ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won")
