@@ -1,9 +1,15 @@
 """Form shapes for the opportunity and pipeline pages; the rules themselves live in the services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kehu.commerce.forms import BaseLineFormSet, OrderLineForm
+from kehu.commerce.models import Product
+from kehu.commerce.money import cents
+from kehu.commerce.services import RateBook
 from kehu.core.pickers import RecordPickerField
 from kehu.customers.forms import RecordForm, TagsField
 from kehu.customers.models import Account
@@ -11,7 +17,7 @@ from kehu.customfields.forms import add_custom_fields
 from kehu.workspaces.access import Actor, visible
 
 from .models import LostReason, Opportunity, OpportunityContact, Stage
-from .services import REQUIRABLE_FIELDS, field_label
+from .services import MAX_LINES, REQUIRABLE_FIELDS, field_label
 
 
 def stage_choices() -> list[tuple[str, str]]:
@@ -42,6 +48,11 @@ class OpportunityForm(RecordForm):
     account_id = RecordPickerField(search_url=reverse_lazy("customers:account-pick"), label=_("Account"))
     stage_id = forms.TypedChoiceField(label=_("Pipeline and stage"), coerce=int, empty_value=None)
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2, required=False)
+    amount_from_lines = forms.BooleanField(
+        label=_("Amount = sum of the product lines"),
+        required=False,
+        help_text=_("Untick to keep an amount typed by hand while the deal has lines."),
+    )
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
     expected_close_date = forms.DateField(
         label=_("Expected close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -79,6 +90,7 @@ class OpportunityForm(RecordForm):
 
     def service_values(self) -> dict:
         values = dict(self.cleaned_data)
+        values.pop("amount_from_lines", None)  # the view applies it (see ``_save_lines``)
         for name in ("probability", "forecast_category"):
             if values.get(name) in (None, ""):
                 values.pop(name)  # the stage's default
@@ -89,6 +101,52 @@ class OpportunityForm(RecordForm):
             if stage is not None:
                 values["pipeline_id"] = stage.pipeline_id
         return values
+
+
+class OpportunityLineForm(OrderLineForm):
+    """A product line of a deal: the order line's form (product picker, description, quantity, unit
+    price) with a discount in percent instead of the order's cost and amount discount."""
+
+    unit_cost = None
+    discount = None
+    discount_percent = forms.DecimalField(
+        label=_("Discount (%)"), max_digits=5, decimal_places=2, required=False
+    )
+
+
+class OpportunityLineFormSet(
+    forms.formset_factory(
+        OpportunityLineForm,
+        formset=BaseLineFormSet,
+        extra=0,
+        can_delete=True,
+        max_num=MAX_LINES,
+        validate_max=True,
+    )
+):
+    def service_lines(self) -> tuple[list[dict], list[OpportunityLineForm]]:
+        """The valid, non-blank, non-removed lines as service values, with the form of each (so that
+        the services' ``lines.N.field`` errors find their row)."""
+        values, used = [], []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not form.is_valid() or form.is_blank() or data.get("DELETE"):
+                continue
+            values.append({k: v for k, v in data.items() if k != "DELETE" and v not in (None, "")})
+            used.append(form)
+        return values, used
+
+
+def price_in(product: Product, currency: str, workspace, day) -> Decimal | None:
+    """The product's price in ``currency``: as it is when the currencies agree, else converted with
+    the exchange rates valid on ``day``; None when a rate is missing."""
+    if not currency or product.currency == currency:
+        return product.unit_price
+    book = RateBook(workspace, [product.currency, currency])
+    source, target = book.rate(product.currency, day), book.rate(currency, day)
+    if not source or not target:
+        return None
+    return cents(product.unit_price * source / target)
 
 
 class ContactRoleForm(forms.Form):
