@@ -351,7 +351,12 @@ def scenarios(info: dict, period: str, current: str) -> list[dict]:
             REPORT_TARGET,
         ),
         (f"lost reasons {period}", "admin", f"/api/v1/reports/lost-reasons?period={period}", REPORT_TARGET),
-        (f"sales dashboard page {period} (HTML, all reports)", "web", f"/sales/?period={period}", 1000.0),
+        # The page paints KPIs and the forecast; each chart panel is its own request (htmx, on load).
+        (f"sales dashboard page {period} (HTML, KPIs + forecast)", "web", f"/sales/?period={period}", 1000.0),
+        *[
+            (f"dashboard panel {name} {period}", "web", f"/sales/panels/{name}/?period={period}", 500.0)
+            for name in ("funnel", "stages", "lost")
+        ],
     ]
     return [dict(name=n, actor=a, method="GET", path=u, target=t) for n, a, u, t in s]
 
