@@ -40,6 +40,20 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def database_cpu(connection) -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (a server on this machine)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def phone(rng: random.Random, n: int) -> str:
     digits = f"13{n % 10}{n:08d}"[-11:]
     style = n % 4
@@ -139,9 +153,11 @@ def main() -> None:
                     flush=True,
                 )
 
-        wall = time.perf_counter()
+        backend = database_cpu(connection)
+        wall, cpu = time.perf_counter(), time.process_time()
         job = services.run(actor, job.pk, progress=progress)
-        wall = time.perf_counter() - wall
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        backend = database_cpu(connection) - backend if backend is not None else None
     result = {
         "database": connection.vendor,
         "rows": args.rows,
@@ -155,6 +171,11 @@ def main() -> None:
         "wall_seconds_incl_count_pass": round(wall, 1),
         "end_to_end_rows_per_second": round(args.rows / wall),
         "peak_rss_mb": round(rss_mb()),
+        # CPU seconds of the import (this process) and of its PostgreSQL backend: on a shared,
+        # busy machine they say more than the wall time (see docs/performance.md).
+        "process_cpu_seconds": round(cpu, 1),
+        "database_backend_cpu_seconds": round(backend, 1) if backend is not None else None,
+        "cpu_rows_per_second": round(args.rows / (cpu + (backend or 0))),
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
         "at": stamp,
