@@ -43,7 +43,8 @@ def test_public_form_lead_is_assigned_and_converted(page, live_server, tenant, l
     page.click("#lead-rows a:has-text('陈晓')")
     expect(page.locator("#lead-owner")).to_contain_text(str(tenant.users["sales"]))
     expect(page.locator("#lead-utm")).to_contain_text("baidu")
-    expect(page.locator(".panels")).to_contain_text("First contact")
+    # Written during the visitor's (Chinese) request, in the workspace's language: data, not UI.
+    expect(page.locator(".panels")).to_contain_text("首次联系")
 
     page.click("#record-edit")
     page.select_option("#id_status", "qualified")
