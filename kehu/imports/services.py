@@ -375,9 +375,10 @@ class Plan:
         spec = get_target(job.target)
         fields = {f.key: f for f in spec_fields(actor, spec)}
         position = {h: i for i, h in enumerate(job.headers)}
-        columns = [
+        # In the file's column order: a jsonb mapping comes back with its keys sorted (PostgreSQL).
+        columns = sorted(
             (position[h], h, fields[k]) for h, k in job.mapping.items() if h in position and k in fields
-        ]
+        )
         cleaner = Cleaner(
             region=job.options.get("region") or actor.workspace.default_region,
             date_order=job.options.get("date_order") or "ymd",
