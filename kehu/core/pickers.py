@@ -77,6 +77,14 @@ class RecordPicker(forms.Widget):
         self.labels: dict[int, str] = {}  # labels known in advance (formsets: one query for all rows)
         self.label_of: Callable[[Any], str] = str
 
+    def __deepcopy__(self, memo):
+        # Each form gets its own copy of a declared field's widget; the label cache must not be shared
+        # with it, or a name looked up for one request (one workspace, one member) would be shown to
+        # the next one, and a renamed record would keep its old name.
+        copy = super().__deepcopy__(memo)
+        copy.labels = {}
+        return copy
+
     def _label(self, value) -> str:
         if value is None or not str(value).isdigit():
             return ""

@@ -124,3 +124,19 @@ def test_forms_render_the_current_choice_by_name(tenant):
     page = tenant.web_client("owner").get(f"/accounts/{child.pk}/edit/").content.decode()
     assert 'value="集团总部"' in page and f'value="{parent.pk}"' in page
     assert f"/accounts/pick/?exclude={child.pk}" in page
+
+
+def test_a_picked_accounts_name_is_looked_up_per_form_never_cached_across_requests(tenant, other_tenant):
+    """The label cache belongs to one form: a rename shows at once, and a member of another workspace
+    who posts the id of a record they cannot see never gets its name back."""
+    owner = tenant.actors["owner"]
+    with tenant.scope():
+        account = services.create_account(owner, name="杭州云帆科技有限公司")
+    client = tenant.web_client("owner")
+    assert "杭州云帆科技有限公司" in client.get(f"/contacts/new/?account_id={account.pk}").content.decode()
+    with tenant.scope():
+        services.update_account(owner, account, name="杭州云帆智能")
+    page = client.get(f"/contacts/new/?account_id={account.pk}").content.decode()
+    assert 'value="杭州云帆智能"' in page and "杭州云帆科技有限公司" not in page
+    stranger = other_tenant.web_client("owner").get(f"/contacts/new/?account_id={account.pk}")
+    assert "杭州云帆智能" not in stranger.content.decode()
