@@ -79,8 +79,8 @@ INSTALLED_APPS = [
     "kehu.scoring",
     "kehu.forecast",
     "kehu.imports",
-    "kehu.portability",
     "kehu.duplicates",
+    "kehu.portability",
     "kehu.web",
     "kehu.operations",
 ]
