@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
@@ -456,7 +456,14 @@ def run_assignment(lead: Lead, *, actor: Actor | None = None) -> AssignmentRule 
     """Assign the lead by the rules: owner (and team), a notification and a first-contact task.
 
     Returns the rule that assigned it, or None when none matched (the owner is left as it is).
+    The task and notification are written in the workspace's language, not in the language of the
+    request that created the lead (for a web-form lead, the visitor's browser).
     """
+    with translation.override(lead.workspace.default_language):
+        return _assign(lead, actor)
+
+
+def _assign(lead: Lead, actor: Actor | None) -> AssignmentRule | None:
     rule, owner_id = choose_owner(lead)
     if rule is None:
         return None

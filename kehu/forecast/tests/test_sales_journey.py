@@ -224,7 +224,7 @@ def test_the_sales_journey(tenant, setup):
         "newsletter",
     )
     tasks = ok(rep.get(f"/api/v1/tasks?record_type=leads.lead&record_id={lead_id}"))["items"]
-    [task] = [t for t in tasks if t["title"].startswith("First contact")]
+    [task] = [t for t in tasks if t["title"].startswith("首次联系")]  # the workspace's language
     assert task["assignee_id"] == sales_id and task["priority"] == "high"
     with tenant.scope():
         assert Task.objects.filter(record_type="leads.lead", record_id=lead_id).count() == 1
