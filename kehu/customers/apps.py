@@ -17,3 +17,21 @@ class CustomersConfig(AppConfig):
 
         register_lists()
         register_search()
+
+        from .panels import register_placeholder
+
+        register_placeholder(
+            "tickets",
+            _("Service tickets"),
+            _("Tickets, complaints and their SLAs will show here once the service desk is part of Kehu."),
+            order=60,
+        )
+        register_placeholder(
+            "scores",
+            _("Customer scores"),
+            _(
+                "Lifecycle stage, grade, RFM segment, lifetime value and churn risk will show here once "
+                "customer analytics is part of Kehu."
+            ),
+            order=70,
+        )

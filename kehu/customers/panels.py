@@ -68,3 +68,21 @@ def panel_data(actor: Actor, record) -> dict[str, dict]:
         for panel in panels_for(record.object_type)
         if panel.data is not None
     }
+
+
+def register_placeholder(key: str, title: Promise | str, message: Promise | str, order: int) -> None:
+    """A panel the issue promises before its app exists (tickets, scores): it says what will show there
+    and the API marks it ``available: false``. The app that fills it registers a panel under the same
+    ``key``, which replaces this one (apps above customers are ready later)."""
+    register_panel(
+        Panel(
+            key=key,
+            title=title,
+            object_types=("customers.account", "customers.contact"),
+            template="customers/panels/placeholder.html",
+            context=lambda actor, record: {"message": message},
+            data=lambda actor, record: {"available": False, "message": str(message)},
+            order=order,
+            column="side",
+        )
+    )

@@ -48,3 +48,15 @@ def test_360_of_an_invisible_account_is_404(tenant):
         account = services.create_account(tenant.actors["owner"], name="Hidden")
     response = tenant.api_client("sales").get(f"/api/v1/accounts/{account.pk}/360")
     assert response.status_code == 404
+
+
+def test_tickets_and_scores_panels_say_they_are_not_available_yet(tenant):
+    """The issue's placeholders until the service desk and analytics exist: shown on the page, marked
+    ``available: false`` in the API — never numbers that look real."""
+    with tenant.scope():
+        account = services.create_account(tenant.actors["sales"], name="Placeholder Co")
+    html = tenant.web_client("sales").get(f"/accounts/{account.pk}/").content.decode()
+    assert 'id="panel-tickets"' in html and 'id="panel-scores"' in html
+    assert "once the service desk is part of Kehu" in html
+    panels = tenant.api_client("sales").get(f"/api/v1/accounts/{account.pk}/360").json()["panels"]
+    assert panels["tickets"]["available"] is False and panels["scores"]["available"] is False
