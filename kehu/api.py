@@ -9,13 +9,12 @@ from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
 from kehu.customfields.api import router as customfields_router
-from kehu.imports.api import router as imports_router
-from kehu.leads.api import router as leads_router
 from kehu.deals.api import router as deals_router
 from kehu.duplicates.api import router as duplicates_router
 from kehu.forecast.api import router as forecast_router
+from kehu.imports.api import router as imports_router
+from kehu.leads.api import router as leads_router
 from kehu.listviews.api import router as listviews_router
-from kehu.scoring.api import router as scoring_router
 from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router
