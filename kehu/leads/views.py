@@ -39,6 +39,7 @@ def lead_list(request):
     state = list_state(request, Lead.object_type)
     rows, next_cursor = page(state, records, request.GET.get("cursor"))
     context = {
+        "list_name": "lead",
         "rows": rows,
         "query": query,
         "next_cursor": next_cursor,
