@@ -931,8 +931,7 @@ def create_opportunity(actor: Actor, *, at: datetime | None = None, **fields: An
 
 def _lock(opp: Opportunity) -> None:
     """Serialise concurrent writes on one deal (two people dragging the same card)."""
-    Opportunity.objects.select_for_update().filter(pk=opp.pk).values_list("pk", flat=True).first()
-    fresh = Opportunity.objects.get(pk=opp.pk)
+    fresh = Opportunity.objects.select_for_update().get(pk=opp.pk)
     for name in ("stage_id", "pipeline_id", "stage_entered_at", "status", "closed_at"):
         setattr(opp, name, getattr(fresh, name))  # a changed id drops the cached related object
 
