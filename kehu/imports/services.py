@@ -29,6 +29,7 @@ from kehu.audit.models import AuditEntry
 from kehu.audit.services import record
 from kehu.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.customers.bulk import Table, refresh_statistics
+from kehu.listviews.services import spreadsheet_safe, write_xlsx
 from kehu.workspaces.access import Actor, require
 
 from . import files
@@ -1011,30 +1012,13 @@ def report_csv(actor: Actor, job: ImportJob) -> Iterator[str]:
     writer = csv.writer(buffer)
     yield "\ufeff"
     for row in report_rows(actor, job):
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow([spreadsheet_safe(v) for v in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
 
 
-def _safe(value: Any) -> Any:
-    """A report cell that a spreadsheet would run as a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _numeric(value):
-        return "'" + value
-    return value
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text.replace(" ", ""))
-    except ValueError:
-        return False
-    return True
-
-
 def report_xlsx(actor: Actor, job: ImportJob, target) -> None:
-    from kehu.listviews.services import write_xlsx
-
     write_xlsx(report_rows(actor, job), target)
 
 
