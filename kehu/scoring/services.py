@@ -731,15 +731,15 @@ def rescore_engaged(workspace, *, limit: int = 5_000, now: datetime | None = Non
     )
     if not links:
         return 0
-    rules, model = active_rules(), active_model(workspace.pk)
+    current = config(workspace.pk)
     changed = 0
-    if model is None and any(r.kind == "engagement" for r in rules):
+    if current.model is None and any(r.kind == "engagement" for r in current.rules):
         ids = sorted({object_id for _pk, object_id in links})
         for start in range(0, len(ids), WRITE_BATCH):
             rows = list(
                 Lead.objects.filter(pk__in=ids[start : start + WRITE_BATCH]).values_list(*LEAD_COLUMNS)
             )
-            changed += _rescore(rows, rules, model, now)
+            changed += _rescore(rows, current.rules, None, now)
     ScoringState.objects.filter(pk=state.pk).update(last_link_id=links[-1][0])
     return changed
 
