@@ -211,14 +211,20 @@ def _after_create(lead: Lead, actor: Actor | None, *, assign: bool, log=None) ->
     return lead
 
 
-@transaction.atomic
-def create_lead(actor: Actor, *, assign: bool | None = None, **values: Any) -> Lead:
-    """A new lead; the assignment rules run unless an owner is given (or ``assign`` says otherwise)."""
-    require(actor, "create", Lead.object_type)
+def _default_owner(actor: Actor, values: dict[str, Any], assign: bool | None) -> bool:
+    """Without an owner the lead is the actor's and the assignment rules run (unless ``assign`` says)."""
     if assign is None:
         assign = values.get("owner_id") is None
     if values.get("owner_id") is None:
         values["owner_id"] = actor.user.pk
+    return assign
+
+
+@transaction.atomic
+def create_lead(actor: Actor, *, assign: bool | None = None, **values: Any) -> Lead:
+    """A new lead; the assignment rules run unless an owner is given (or ``assign`` says otherwise)."""
+    require(actor, "create", Lead.object_type)
+    assign = _default_owner(actor, values, assign)
     cleaned = clean_lead_values(actor.workspace, values, actor=actor, creating=True)
     lead = create_record(actor, Lead(**cleaned))
     return _after_create(lead, actor, assign=assign)
@@ -259,10 +265,7 @@ def bulk_create_leads(actor: Actor, items: list[dict]) -> list[Lead]:
     with remembered_definitions():
         for i, item in enumerate(items):
             values = dict(item)
-            assign = values.pop("assign", None)
-            assign = values.get("owner_id") is None if assign is None else assign
-            if values.get("owner_id") is None:
-                values["owner_id"] = actor.user.pk
+            assign = _default_owner(actor, values, values.pop("assign", None))
             try:
                 prepared.append(
                     (clean_lead_values(actor.workspace, values, actor=actor, creating=True), assign)
