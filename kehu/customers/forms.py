@@ -36,17 +36,6 @@ def contact_picker(**kwargs) -> RecordPickerField:
     return RecordPickerField(search_url=reverse_lazy("customers:contact-pick"), **kwargs)
 
 
-def _account_choices(actor: Actor, current: object, exclude: int | None = None) -> list[tuple[str, str]]:
-    """Deprecated: a capped select of accounts, kept only until the deals forms (in progress) move
-    to ``account_picker``; see /work/notes/requests.md."""
-    qs = visible(actor, Account.objects.only("id", "name"))
-    accounts = list(qs.order_by("-updated_at")[:500])
-    if current and str(current).isdigit() and all(a.pk != int(current) for a in accounts):
-        accounts += list(qs.filter(pk=int(current)))
-    choices = sorted(((str(a.pk), a.name) for a in accounts if a.pk != exclude), key=lambda c: c[1])
-    return [("", "—"), *choices]
-
-
 class TagsField(forms.CharField):
     """Tags typed as a comma-separated list (either comma: , or ，)."""
 
