@@ -39,10 +39,16 @@ def count_hit(key: str, window: int) -> int:
     The counter starts at its first hit and is forgotten ``window`` seconds later; it is safe
     under concurrent requests (an atomic increment in the cache).
     """
+    # Increment first: every hit but a window's first finds the counter (one cache call, not an
+    # ``add`` that fails and then the ``incr``).
+    try:
+        return cache.incr(key)
+    except ValueError:  # no counter yet
+        pass
     timeout = window + GRACE_SECONDS
     if cache.add(key, 1, timeout=timeout):
         return 1
-    try:
+    try:  # another request started the counter meanwhile
         return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=timeout)
