@@ -137,12 +137,13 @@ class OpportunityLineFormSet(
         return values, used
 
 
-def price_in(product: Product, currency: str, workspace, day) -> Decimal | None:
+def price_in(product: Product, currency: str, workspace, day, book: RateBook | None = None) -> Decimal | None:
     """The product's price in ``currency``: as it is when the currencies agree, else converted with
-    the exchange rates valid on ``day``; None when a rate is missing."""
+    the exchange rates valid on ``day`` (from ``book`` when given, one rate table for many products);
+    None when a rate is missing."""
     if not currency or product.currency == currency:
         return product.unit_price
-    book = RateBook(workspace, [product.currency, currency])
+    book = book or RateBook(workspace, [product.currency, currency])
     source, target = book.rate(product.currency, day), book.rate(currency, day)
     if not source or not target:
         return None

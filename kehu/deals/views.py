@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from kehu.commerce.models import Product
 from kehu.commerce.pickers import product_label
 from kehu.commerce.queries import products_for
+from kehu.commerce.services import RateBook
 from kehu.commerce.templatetags.kehu_commerce import money
 from kehu.commerce.views import _place_errors
 from kehu.core.api import InvalidCursor
@@ -146,12 +147,16 @@ def _fill_prices(request, lines: list[dict], currency: str) -> dict[int, str]:
     not be priced, with the message: there is no rate to convert with."""
     wanted = {x["product_id"] for x in lines if "product_id" in x and "unit_price" not in x}
     products = {p.pk: p for p in Product.objects.filter(pk__in=wanted)} if wanted else {}
+    # One rate table for every product priced in another currency (not one per line).
+    foreign = {p.currency for p in products.values() if p.currency != currency}
+    book = RateBook(request.workspace, [currency, *foreign]) if foreign and currency else None
+    today = timezone.localdate()
     failed = {}
     for index, line in enumerate(lines):
         product = products.get(line.get("product_id")) if "unit_price" not in line else None
         if product is None:
             continue
-        price = price_in(product, currency, request.workspace, timezone.localdate())
+        price = price_in(product, currency, request.workspace, today, book)
         if price is None:
             failed[index] = _(
                 "The price is in %(currency)s and there is no exchange rate: enter the price."
