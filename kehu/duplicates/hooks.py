@@ -25,7 +25,8 @@ def customers_finder(actor, object_type: str, values: dict[str, Any], instance=N
     fields.update({k: v for k, v in values.items() if v is not None})
     if spec.columns.get("company", "").startswith("account__"):
         account_id = values.get("account_id", getattr(instance, "account_id", None))
-        fields["company"] = _account_name(account_id)
+        if instance is None or account_id != instance.account_id:  # else values_of() already read it
+            fields["company"] = _account_name(account_id)
     return check(actor, object_type, fields, exclude=instance.pk if instance is not None else None)
 
 
