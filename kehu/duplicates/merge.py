@@ -6,8 +6,6 @@ import lineage); a row the survivor already has is removed instead (and restored
 ``MergeRecord`` keeps the losers' full rows and the exact list of touched rows.
 """
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -17,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import delete_record, record, update_record
+from kehu.audit.services import _plain, delete_record, record, update_record
 from kehu.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kehu.workspaces.access import Actor, access_record, require
 
@@ -26,14 +24,6 @@ from .registry import AFTER_MERGE, relations_for, spec_for
 
 MAX_RECORDS = 10
 EMPTY = ("", None, [], {})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def full_row(instance: models.Model) -> dict[str, Any]:
