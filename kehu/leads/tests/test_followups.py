@@ -97,6 +97,14 @@ def test_form_submitted_earns_engagement_points(tenant, webform):
     assert 'id="lead-score-panel"' in page and "Form submitted" in page
 
 
+
+def test_form_submitted_points_count_as_soon_as_the_lead_is_saved(tenant, webform):
+    with tenant.scope():
+        scoring.create_rule(tenant.actors["owner"], kind="engagement", event="form_submitted", points=15)
+        lead = _submit(webform, name="韩梅梅", email="hmm@example.com")
+        lead.refresh_from_db()
+    assert lead.score == 15  # no scheduler tick needed
+
 def test_lead_page_shows_the_score_panel_with_reasons(tenant):
     with tenant.scope():
         scoring.create_rule(
