@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import OwnedRecord
-from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register
+from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register, stamp_cell
 from kehu.workspaces.access import Actor, visible
 
 from . import services
@@ -65,22 +65,6 @@ def _linked_account(actor: Actor, lookup: str, value: str) -> Q:
     return ~Q(pk__in=links) if lookup == "ne" else Q(pk__in=links)
 
 
-def _stamp(name: str, with_time: bool = False):
-    def value(record):
-        return getattr(record, name)
-
-    def html(record, context):
-        stamp = getattr(record, name)
-        if stamp is None:
-            return "—"
-        shown = (
-            timezone.localtime(stamp).strftime("%Y-%m-%d %H:%M") if with_time else stamp.date().isoformat()
-        )
-        return format_html('<time datetime="{}">{}</time>', stamp.isoformat(), shown)
-
-    return value, html
-
-
 def _user(name: str):
     return lambda r: str(getattr(r, name)) if getattr(r, f"{name}_id") else ""
 
@@ -97,9 +81,9 @@ def _kind_cell(record, context) -> str:
     return format_html('<span class="badge badge-muted">{}{}</span>', record.get_kind_display(), channel)
 
 
-occurred_value, occurred_html = _stamp("occurred_at", with_time=True)
-created_value, created_html = _stamp("created_at")
-updated_value, updated_html = _stamp("updated_at")
+occurred_value, occurred_html = stamp_cell("occurred_at", with_time=True)
+created_value, created_html = stamp_cell("created_at")
+updated_value, updated_html = stamp_cell("updated_at")
 
 ACTIVITY_LIST = ListConfig(
     object_type=Activity.object_type,
@@ -272,7 +256,7 @@ def _due_cell(record, context) -> str:
     return format_html('<time class="{}" datetime="{}">{}</time>', css, record.due_at.isoformat(), shown)
 
 
-completed_value, completed_html = _stamp("completed_at")
+completed_value, completed_html = stamp_cell("completed_at")
 
 TASK_LIST = ListConfig(
     object_type=Task.object_type,

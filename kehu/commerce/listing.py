@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register
+from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register, stamp_cell
 from kehu.workspaces.access import Actor
 
 from . import services
@@ -34,14 +34,6 @@ def _link(url_name: str, pk, text) -> str:
 def _day(record, context) -> str:
     day = record.order_date
     return format_html('<time datetime="{}">{}</time>', day.isoformat(), day.isoformat())
-
-
-def _stamp(name: str):
-    def html(record, context):
-        stamp = getattr(record, name)
-        return format_html('<time datetime="{}">{}</time>', stamp.isoformat(), stamp.date().isoformat())
-
-    return html
 
 
 def _money(name: str):
@@ -134,8 +126,8 @@ ORDER_LIST = ListConfig(
         ),
         Column("margin", _("Margin"), lambda r: r.margin, _money("margin")),
         Column("external_id", _("External ID"), lambda r: r.external_id),
-        Column("created_at", _("Created"), lambda r: r.created_at, _stamp("created_at"), sort="created_at"),
-        Column("updated_at", _("Updated"), lambda r: r.updated_at, _stamp("updated_at"), sort="updated_at"),
+        Column("created_at", _("Created"), *stamp_cell("created_at"), sort="created_at"),
+        Column("updated_at", _("Updated"), *stamp_cell("updated_at"), sort="updated_at"),
     ],
     default_columns=["number", "order_date", "account", "status", "total", "owner"],
     # order_date and amount are served by (workspace, -order_date, -id) and (workspace,

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.normalize import display_phone
-from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register
+from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register, stamp_cell
 from kehu.workspaces.access import Actor
 
 from . import services
@@ -53,17 +53,6 @@ def _phone(record, context) -> str:
     )
 
 
-def _date(name: str):
-    def value(record):
-        return getattr(record, name)
-
-    def html(record, context):
-        stamp = getattr(record, name)
-        return format_html('<time datetime="{}">{}</time>', stamp.isoformat(), stamp.date().isoformat())
-
-    return value, html
-
-
 def _tag_action(model, update, add: bool):
     def apply(actor: Actor, record, value: str) -> None:
         tags = services.tags_of(record)
@@ -94,8 +83,8 @@ def _choices(choices) -> tuple:
     return tuple((value, label) for value, label in choices)
 
 
-created_value, created_html = _date("created_at")
-updated_value, updated_html = _date("updated_at")
+created_value, created_html = stamp_cell("created_at")
+updated_value, updated_html = stamp_cell("updated_at")
 
 ACCOUNT_LIST = ListConfig(
     object_type=Account.object_type,

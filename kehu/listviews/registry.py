@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
 
@@ -57,6 +58,25 @@ class ListField:
 
 def _plain_cell(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
+
+
+def stamp_cell(name: str, with_time: bool = False):
+    """``(value, html)`` of a column showing the datetime attribute ``name``: the value as it is (for
+    exports), the cell a ``<time>`` of its date (local date and time with ``with_time``), "—" when empty."""
+
+    def value(record):
+        return getattr(record, name)
+
+    def html(record, context):
+        stamp = getattr(record, name)
+        if stamp is None:
+            return "—"
+        shown = (
+            timezone.localtime(stamp).strftime("%Y-%m-%d %H:%M") if with_time else stamp.date().isoformat()
+        )
+        return format_html('<time datetime="{}">{}</time>', stamp.isoformat(), shown)
+
+    return value, html
 
 
 @dataclass(frozen=True)
