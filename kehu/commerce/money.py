@@ -22,6 +22,12 @@ def is_currency(code: str) -> bool:
     return code in ISO_4217
 
 
+def without_trailing_zeros(value: Decimal) -> Decimal:
+    """``13.00`` → ``13``, ``1000.0000`` → ``1000`` for a form box or a line text (``normalize()`` alone
+    gives ``1E+3``)."""
+    return Decimal(f"{value.normalize():f}")
+
+
 def cents(value: Decimal) -> Decimal:
     """``value`` rounded half up to two decimal places (0.005 → 0.01)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

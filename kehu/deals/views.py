@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.commerce.models import Product
+from kehu.commerce.money import without_trailing_zeros
 from kehu.commerce.pickers import product_label
 from kehu.commerce.queries import products_for
 from kehu.commerce.services import RateBook
@@ -119,11 +120,6 @@ def opportunity_detail(request, pk: int):
     return render(request, "deals/opportunity_detail.html", context)
 
 
-def _plain(value: Decimal) -> Decimal:
-    """A decimal without trailing zeros for a form box (``normalize()`` alone gives ``1E+3``)."""
-    return Decimal(f"{value.normalize():f}")
-
-
 def _line_initial(opp: Opportunity) -> tuple[list[dict], dict[int, str]]:
     """The deal's lines as formset initial data, and the labels of their products (one query)."""
     lines = list(OpportunityLine.objects.filter(opportunity=opp).select_related("product"))
@@ -131,9 +127,9 @@ def _line_initial(opp: Opportunity) -> tuple[list[dict], dict[int, str]]:
         {
             "product_id": x.product_id,
             "description": x.description,
-            "quantity": _plain(x.quantity),
-            "unit_price": _plain(x.unit_price),
-            "discount_percent": _plain(x.discount_percent),
+            "quantity": without_trailing_zeros(x.quantity),
+            "unit_price": without_trailing_zeros(x.unit_price),
+            "discount_percent": without_trailing_zeros(x.discount_percent),
         }
         for x in lines
     ]
@@ -263,9 +259,9 @@ def opportunity_line_price(request):
     price = price_in(product, currency, request.workspace, timezone.localdate())
     return JsonResponse(
         {
-            "unit_price": f"{_plain(price)}" if price is not None else None,
+            "unit_price": f"{without_trailing_zeros(price)}" if price is not None else None,
             "currency": currency,
-            "product_price": f"{_plain(product.unit_price)}",
+            "product_price": f"{without_trailing_zeros(product.unit_price)}",
             "product_currency": product.currency,
             "description": product.name,
         }

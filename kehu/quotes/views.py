@@ -5,7 +5,6 @@ typed to ``quote_totals``, which answers with ``totals.compute``'s figures: the 
 services store and the print view shows, so the editor never does its own arithmetic.
 """
 
-from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kehu.commerce.money import without_trailing_zeros
 from kehu.commerce.views import _place_errors
 from kehu.core.api import InvalidCursor
 from kehu.core.errors import DomainError
@@ -102,11 +102,6 @@ def _line_values(formset) -> tuple[list[dict], list]:
     return values, used
 
 
-def _plain(value):
-    """A decimal without trailing zeros for a form box (``normalize()`` alone gives ``1E+3``)."""
-    return Decimal(f"{value.normalize():f}")
-
-
 def _product_labels(quote: Quote) -> dict[int, str]:
     from kehu.commerce.pickers import product_label
 
@@ -138,10 +133,10 @@ def quote_edit(request, pk: int):
         {
             "product_id": x.product_id,
             "description": x.description,
-            "quantity": _plain(x.quantity),
-            "unit_price": _plain(x.unit_price),
-            "discount_percent": _plain(x.discount_percent),
-            "tax_rate": _plain(x.tax_rate),
+            "quantity": without_trailing_zeros(x.quantity),
+            "unit_price": without_trailing_zeros(x.unit_price),
+            "discount_percent": without_trailing_zeros(x.discount_percent),
+            "tax_rate": without_trailing_zeros(x.tax_rate),
         }
         for x in quote.lines.all()
     ]

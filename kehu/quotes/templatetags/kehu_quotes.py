@@ -3,7 +3,7 @@
 from django import template
 from django.utils.formats import get_format
 
-from kehu.commerce.money import to_decimal
+from kehu.commerce.money import to_decimal, without_trailing_zeros
 
 from ..totals import minor_unit, round_money
 
@@ -41,4 +41,4 @@ def quote_badge(status: str) -> str:
 def plain(value) -> str:
     """``13.00`` → ``13``, ``1000.0000`` → ``1000`` (no trailing zeros, never ``1E+3``)."""
     number = to_decimal(value)
-    return "" if number is None else f"{number.normalize():f}"
+    return "" if number is None else str(without_trailing_zeros(number))
