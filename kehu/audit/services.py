@@ -22,7 +22,9 @@ def is_secret(field_name: str) -> bool:
     return any(marker in field_name for marker in SECRET_MARKERS)
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """A field value as JSON stores it (dates ISO, decimals as strings, records by pk): audit diffs and
+    merge snapshots keep values this way."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -40,7 +42,7 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
             continue
         if not f.editable and not is_secret(f.name):
             continue  # derived values (pinyin keys, totals) follow from the audited ones
-        values[f.name] = _plain(getattr(instance, f.attname))
+        values[f.name] = json_ready(getattr(instance, f.attname))
     return values
 
 

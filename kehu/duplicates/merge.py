@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import _plain, delete_record, record, update_record
+from kehu.audit.services import delete_record, json_ready, record, update_record
 from kehu.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from kehu.workspaces.access import Actor, access_record, require
 
@@ -28,7 +28,7 @@ EMPTY = ("", None, [], {})
 
 def full_row(instance: models.Model) -> dict[str, Any]:
     """Every concrete column of a row by attribute name (``account_id``), JSON-ready."""
-    return {f.attname: _plain(getattr(instance, f.attname)) for f in instance._meta.concrete_fields}
+    return {f.attname: json_ready(getattr(instance, f.attname)) for f in instance._meta.concrete_fields}
 
 
 def _row_values(model, row: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +237,7 @@ def _move_relations(object_type: str, survivor, losers) -> tuple[list, list]:
         for old, pks in groups.items():
             before = dict(zip([column, *rel.reset], old, strict=True))
             model.objects.filter(pk__in=pks).update(**{column: survivor.pk}, **rel.reset)
-            changed.append([model._meta.label, pks, {k: _plain(v) for k, v in before.items()}])
+            changed.append([model._meta.label, pks, {k: json_ready(v) for k, v in before.items()}])
     return changed, removed
 
 
