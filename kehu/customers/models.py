@@ -32,6 +32,16 @@ class Account(OwnedRecord):
         ACTIVE = "active", _("Active")
         INACTIVE = "inactive", _("Inactive")
 
+    class Lifecycle(models.TextChoices):
+        """Where the account is in its life with us; derived from orders and interactions (analytics)."""
+
+        PROSPECT = "prospect", _("Prospect")
+        NEW = "new", _("New customer")
+        ACTIVE = "active", _("Active / repeat")
+        AT_RISK = "at_risk", _("At risk")
+        CHURNED = "churned", _("Churned")
+        WON_BACK = "won_back", _("Won back")
+
     object_type = "customers.account"
 
     name = models.CharField(_("name"), max_length=200)
@@ -63,6 +73,12 @@ class Account(OwnedRecord):
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     description = models.TextField(_("description"), blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Scores kept on the row because lower apps filter and route by them (SLA policies, ticket routing,
+    # lead assignment, list filters); the analytics app computes them, see ``kehu.customers.grading``.
+    grade = models.CharField(_("grade"), max_length=30, blank=True)
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=20, choices=Lifecycle.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("account")
@@ -79,6 +95,8 @@ class Account(OwnedRecord):
             models.Index(fields=["workspace", "city", "-created_at", "-id"], name="account_ws_city_created"),
             # Child accounts by name (the account page): filter and order from one index.
             models.Index(fields=["workspace", "parent", "name"], name="account_ws_parent_name"),
+            models.Index(fields=["workspace", "grade"], name="account_ws_grade"),
+            models.Index(fields=["workspace", "lifecycle_stage"], name="account_ws_lifecycle"),
         ]
 
     def __str__(self) -> str:
