@@ -26,8 +26,10 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
 LAYERS = [
     "core", "audit", "workspaces", "customfields", "listviews", "users", "customers", "activities",
-    "commerce", "deals", "quotes", "leads", "scoring", "forecast", "imports", "duplicates", "portability",
-    "web", "operations",
+    "commerce", "deals", "quotes", "leads", "scoring", "forecast",
+    # service (issue 6) and analytics (issue 7)
+    "knowledge", "sla", "tickets", "mailboxes", "bot", "surveys", "analytics", "predictions", "reports",
+    "imports", "duplicates", "portability", "web", "operations",
 ]
 
 # Models that are the tenancy itself, or that belong to no single workspace.
