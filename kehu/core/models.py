@@ -68,3 +68,22 @@ class OwnedRecord(WorkspaceModel):
 
     class Meta:
         abstract = True
+
+
+class RequestCounter(models.Model):
+    """A hit counter of ``kehu.core.ratelimit`` when the deployment counts in its database.
+
+    Not a workspace row: the keys (API key, user, address, workspace) carry what they count. One
+    atomic upsert per hit replaces the database cache's get-then-set (about eight queries, and two
+    concurrent requests could both read the old count).
+    """
+
+    key = models.CharField(max_length=250, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.FloatField(help_text="Unix seconds")
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="request_counter_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

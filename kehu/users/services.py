@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django_scopes import scopes_disabled
 
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import MASK, record
-from kehu.core.ratelimit import client_ip, count_hit
+from kehu.core.ratelimit import client_ip, count_hit, hits_of
 
 # Failed logins for unknown emails, per client address, before that address is refused.
 IP_MAX_FAILURES_DEFAULT = 20
@@ -75,15 +74,15 @@ def login_attempt(request, email: str, password: str):
 
     A known user is locked for ``LOGIN_LOCKOUT_SECONDS`` after ``LOGIN_MAX_FAILURES`` consecutive
     failures; while locked even the right password is refused, with a message that says so. A
-    success resets the counter. Unknown emails count against the client address in the cache; once
-    an address reaches its cap it is refused for every email, so answers do not reveal which
-    emails exist.
+    success resets the counter. Unknown emails count against the client address
+    (``kehu.core.ratelimit``); once an address reaches its cap it is refused for every email, so
+    answers do not reveal which emails exist.
     """
     User = get_user_model()
     email = (email or "").strip().lower()
     ip_key = _ip_key(request)
     invalid = LoginRefused(_("Please enter a correct email and password."), "invalid")
-    if (cache.get(ip_key) or 0) >= _ip_max_failures():
+    if hits_of(ip_key) >= _ip_max_failures():
         record_security_event(
             AuditEntry.Action.LOGIN_FAILED,
             request=request,
