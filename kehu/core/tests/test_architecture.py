@@ -36,6 +36,7 @@ LAYERS = [
 NOT_WORKSPACE_MODELS = {
     "users.User": "a person may belong to several workspaces",
     "workspaces.Workspace": "the tenant itself",
+    "core.RequestCounter": "rate-limit counters; their keys name the API key, user, address or workspace",
 }
 
 # Field-level ``unique=True`` on workspace models that is deliberately global.
