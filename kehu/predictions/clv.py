@@ -1,0 +1,254 @@
+"""BG/NBD and Gamma-Gamma: expected purchases, P(alive), expected spend and lifetime value.
+
+Implemented from the published formulas:
+
+- BG/NBD: P. S. Fader, B. G. S. Hardie, K. L. Lee (2005), "'Counting Your Customers' the Easy Way:
+  An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275–284 — the likelihood (eq. 6),
+  E[X(t)] (eq. 7), the conditional expectation E[Y(t) | x, t_x, T] (eq. 10) and P(alive) (from the
+  paper's technical appendix / Fader & Hardie's note "Computing P(alive) using the BG/NBD model").
+- Gamma-Gamma: P. S. Fader, B. G. S. Hardie, K. L. Lee (2005), "RFM and CLV: Using Iso-Value Curves
+  for Customer Base Analysis", Journal of Marketing Research 42(4), 415–430, and Fader & Hardie (2013),
+  "The Gamma-Gamma Model of Monetary Value" (the likelihood of the mean spend z̄ of x transactions and
+  the conditional expected mean spend).
+
+A customer is summarised by ``x`` (repeat purchases: purchase days after the first), ``t_x`` (time
+of the last purchase since the first), ``T`` (time since the first purchase to the end of the
+calibration period) and ``m`` (mean value of the repeat purchases). Time is in weeks here; the
+parameters ``alpha`` and ``t`` carry that unit. Everything is vectorised over customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import betaln, gammaln, hyp2f1
+
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    gamma: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def mean_spend(self) -> float:
+        """The population mean of a customer's mean spend, E[ζ] = pγ / (q − 1) (q > 1)."""
+        return self.p * self.gamma / (self.q - 1) if self.q > 1 else float("nan")
+
+
+def _arrays(*values):
+    return [np.asarray(v, dtype=float) for v in values]
+
+
+def bgnbd_loglik(params, x, t_x, T, weights=None) -> float:
+    """Sum of the BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6) over customers.
+
+    ln L = ln Γ(r+x) − ln Γ(r) + r ln α + ln[ B(a, b+x)/B(a, b) ]
+           + ln[ (α+T)^−(r+x) + 1{x>0} · a/(b+x−1) · (α+t_x)^−(r+x) ].
+    The second term of the last bracket exists only for x > 0 (for x = 0, b+x−1 may be < 0): it is
+    computed on the masked rows only, and its log set to −inf elsewhere so ``logaddexp`` drops it.
+    """
+    r, alpha, a, b = params
+    x, t_x, T = _arrays(x, t_x, T)
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
+    first = -(r + x) * np.log(alpha + T)
+    second = np.full_like(x, -np.inf)
+    repeat = x > 0
+    xr = x[repeat]
+    second[repeat] = np.log(a) - np.log(b + xr - 1) - (r + xr) * np.log(alpha + t_x[repeat])
+    ll = head + np.logaddexp(first, second)
+    return float(np.sum(ll if weights is None else ll * weights))
+
+
+def gg_loglik(params, x, m, weights=None) -> float:
+    """Sum of the Gamma-Gamma log-likelihood of the mean spends ``m`` of ``x`` (> 0) transactions.
+
+    f(z̄ | p, q, γ; x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q · x^(px) · z̄^(px−1) / (γ + x z̄)^(px+q).
+    """
+    p, q, g = params
+    x, m = _arrays(x, m)
+    px = p * x
+    ll = (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + px * np.log(x)
+        + (px - 1) * np.log(m)
+        - (px + q) * np.log(g + x * m)
+    )
+    return float(np.sum(ll if weights is None else ll * weights))
+
+
+def _compress(*columns):
+    """Identical customer rows (common: many one-off buyers share x=0 and T) → unique rows + counts.
+
+    The likelihood is a sum over customers, so a weighted sum over unique rows is the same number
+    with far fewer evaluations — at a million accounts this is most of the fitting time saved.
+    """
+    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
+
+
+def _fit(negll, start, n_params: int):
+    best = None
+    # Nelder–Mead on log-parameters is robust for these small, smooth problems; a second start
+    # guards against a flat region (the CDNOW likelihood is well-behaved, workspaces may not be).
+    for guess in start:
+        res = minimize(
+            negll,
+            np.log(guess),
+            method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000 * n_params, "maxfev": 8000 * n_params},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    return best
+
+
+def fit_bgnbd(x, t_x, T, *, penalizer: float = 0.0) -> tuple[BgNbd, float]:
+    """Maximum-likelihood BG/NBD parameters; returns (params, log-likelihood at the optimum).
+
+    ``penalizer`` adds an L2 penalty on the parameters (0 = plain MLE, as in the paper); small
+    workspaces with few repeat buyers can push a, b to extremes, which a little penalty keeps finite.
+    """
+    (ux, ut, uT), w = _compress(x, t_x, T)
+    scale = max(float(np.mean(uT)), 1.0)
+
+    def negll(log_params):
+        params = np.exp(log_params)
+        if not np.all(np.isfinite(params)):
+            return np.inf
+        value = -bgnbd_loglik(params, ux, ut, uT, w)
+        if penalizer:
+            value += penalizer * float(np.sum(params**2))
+        return value if np.isfinite(value) else np.inf
+
+    res = _fit(negll, [(1.0, scale, 1.0, 1.0), (0.5, scale / 2, 0.5, 2.0)], 4)
+    r, alpha, a, b = np.exp(res.x)
+    return BgNbd(float(r), float(alpha), float(a), float(b)), -float(res.fun)
+
+
+def fit_gamma_gamma(x, m, *, penalizer: float = 0.0) -> tuple[GammaGamma, float]:
+    """Maximum-likelihood Gamma-Gamma parameters over customers with x > 0 repeat purchases."""
+    x, m = _arrays(x, m)
+    keep = (x > 0) & (m > 0)
+    (ux, um), w = _compress(x[keep], m[keep])
+    scale = max(float(np.mean(um)), 1.0)
+
+    def negll(log_params):
+        params = np.exp(log_params)
+        value = -gg_loglik(params, ux, um, w)
+        if penalizer:
+            value += penalizer * float(np.sum(params**2))
+        return value if np.isfinite(value) else np.inf
+
+    res = _fit(negll, [(1.0, 1.0, scale), (5.0, 3.0, scale)], 3)
+    p, q, g = np.exp(res.x)
+    return GammaGamma(float(p), float(q), float(g)), -float(res.fun)
+
+
+def expected_purchases_population(model: BgNbd, t) -> np.ndarray:
+    """E[X(t)]: expected purchases of a randomly chosen new customer in (0, t] (eq. 7)."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    t = np.asarray(t, dtype=float)
+    z = t / (alpha + t)
+    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+
+
+def _ratio(model: BgNbd, x, t_x, T):
+    """a/(b+x−1) · ((α+T)/(α+t_x))^(r+x) for x > 0, 0 for x = 0 — the denominator term of eq. 10."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    out = np.zeros_like(x)
+    repeat = x > 0
+    xr = x[repeat]
+    log_term = np.log(a) - np.log(b + xr - 1) + (r + xr) * (np.log(alpha + T[repeat]) - np.log(alpha + t_x[repeat]))
+    out[repeat] = np.exp(np.minimum(log_term, 700.0))
+    return out
+
+
+def probability_alive(model: BgNbd, x, t_x, T) -> np.ndarray:
+    """P(alive | x, t_x, T) = 1 / (1 + 1{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))."""
+    x, t_x, T = _arrays(x, t_x, T)
+    return 1.0 / (1.0 + _ratio(model, x, t_x, T))
+
+
+def conditional_expected_purchases(model: BgNbd, t, x, t_x, T) -> np.ndarray:
+    """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` of a customer with this history (eq. 10)."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    x, t_x, T = _arrays(x, t_x, T)
+    t = np.asarray(t, dtype=float)
+    z = t / (alpha + T + t)
+    shrink = ((alpha + T) / (alpha + T + t)) ** (r + x)
+    numerator = (a + b + x - 1) / (a - 1) * (1 - shrink * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    return numerator / (1.0 + _ratio(model, x, t_x, T))
+
+
+def conditional_expected_spend(model: GammaGamma, x, m) -> np.ndarray:
+    """E[Z | p, q, γ; x, z̄] = (q−1)/(px+q−1) · pγ/(q−1) + px/(px+q−1) · z̄; the population mean for x = 0."""
+    x, m = _arrays(x, m)
+    p, q, g = model.p, model.q, model.gamma
+    return (p * (g + x * m)) / (p * x + q - 1)
+
+
+def customer_lifetime_value(
+    bgnbd: BgNbd,
+    gg: GammaGamma,
+    x,
+    t_x,
+    T,
+    m,
+    *,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    margin: float = 1.0,
+) -> np.ndarray:
+    """Discounted expected value of the next ``months``: Σ_k (E[Y(k)] − E[Y(k−1)]) · spend · margin / (1+d)^k.
+
+    Months are converted to the model's time unit (weeks); ``margin`` turns revenue into profit
+    (1.0 = revenue CLV).
+    """
+    x, t_x, T, m = _arrays(x, t_x, T, m)
+    spend = conditional_expected_spend(gg, x, m) * margin
+    total = np.zeros_like(x)
+    previous = np.zeros_like(x)
+    for k in range(1, months + 1):
+        cumulative = conditional_expected_purchases(bgnbd, k * WEEKS_PER_MONTH, x, t_x, T)
+        total += (cumulative - previous) / (1.0 + monthly_discount) ** k
+        previous = cumulative
+    return total * spend
+
+
+def holdout_metrics(predicted, actual) -> dict:
+    """How predicted purchases in a holdout window compare with what happened (per customer and in total)."""
+    predicted, actual = _arrays(predicted, actual)
+    n = int(predicted.size)
+    if n == 0:
+        return {"customers": 0}
+    corr = float(np.corrcoef(predicted, actual)[0, 1]) if n > 1 and np.std(actual) > 0 else None
+    return {
+        "customers": n,
+        "predicted_total": round(float(predicted.sum()), 2),
+        "actual_total": int(round(float(actual.sum()))),
+        "mae": round(float(np.mean(np.abs(predicted - actual))), 4),
+        "correlation": None if corr is None else round(corr, 4),
+    }

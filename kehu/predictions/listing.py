@@ -1,0 +1,2 @@
+def register_list_extensions() -> None:
+    pass
