@@ -1,0 +1,476 @@
+"""Fitting, scoring and the actions taken on recommendations — the only write path of predictions.
+
+``refit`` (weekly) fits a new CLV model and a new churn model; ``score`` (nightly) applies the
+latest models to every customer and rewrites their ``CustomerPrediction`` rows in batches (only
+this app's tables are written, so users' writes to orders and accounts are never locked).
+"""
+
+from __future__ import annotations
+
+import time as clock
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.audit.services import create_record, update_record
+from kehu.core.errors import Conflict
+from kehu.workspaces.access import Actor, require
+
+from . import churn as churn_model
+from . import clv, nba
+from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, RecommendedAction
+
+BATCH = 5000
+MIN_CUSTOMERS = 20
+OUTCOME_DAYS = 60
+
+
+# --- the customer summary (x, t_x, T, m) -----------------------------------------------------------
+
+
+def customer_summary(workspace, end: date) -> dict[str, np.ndarray]:
+    """Per account with a confirmed order before ``end``: x, t_x, T (weeks) and m (mean repeat spend).
+
+    As in the paper, all orders of one day are one purchase: the first day is the first purchase, x
+    counts the later purchase days, m is the mean value of those later days (0 when x = 0).
+    """
+    from kehu.commerce.models import Order
+    from kehu.commerce.services import REVENUE_STATUSES
+
+    table = connection.ops.quote_name(Order._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
+    sql = f"""
+        WITH days AS (
+            SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount
+            FROM {table}
+            WHERE workspace_id = %s AND status IN ({placeholders}) AND order_date < %s
+            GROUP BY account_id, order_date
+        ), firsts AS (
+            SELECT account_id, MIN(day) AS first_day FROM days GROUP BY account_id
+        )
+        SELECT d.account_id, COUNT(*) - 1, f.first_day, MAX(d.day),
+               SUM(CASE WHEN d.day > f.first_day THEN d.amount ELSE 0 END)
+        FROM days d JOIN firsts f ON f.account_id = d.account_id
+        GROUP BY d.account_id, f.first_day
+        ORDER BY d.account_id
+    """
+    ids, x, first, last, repeat = [], [], [], [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, *REVENUE_STATUSES, end])
+        while rows := cursor.fetchmany(50000):
+            for row in rows:
+                ids.append(row[0])
+                x.append(row[1])
+                first.append(row[2])
+                last.append(row[3])
+                repeat.append(float(row[4] or 0))
+    end_day = np.datetime64(end, "D")
+    first_d = np.array(first, dtype="datetime64[D]")
+    last_d = np.array(last, dtype="datetime64[D]")
+    xs = np.array(x, dtype=float)
+    repeat_total = np.array(repeat, dtype=float)
+    return {
+        "account_ids": np.array(ids, dtype=np.int64),
+        "x": xs,
+        "t_x": (last_d - first_d).astype(float) / 7.0,
+        "T": (end_day - first_d).astype(float) / 7.0,
+        "m": np.divide(repeat_total, xs, out=np.zeros_like(xs), where=xs > 0),
+    }
+
+
+def purchase_days(workspace, start: date, end: date) -> dict[int, int]:
+    """Purchase days per account in [start, end) (the holdout's actual purchases)."""
+    from django.db.models import Count
+
+    from kehu.commerce.models import Order
+    from kehu.commerce.services import REVENUE_STATUSES
+
+    return dict(
+        Order.objects.filter(
+            workspace=workspace, status__in=REVENUE_STATUSES, order_date__gte=start, order_date__lt=end
+        )
+        .values("account_id")
+        .annotate(n=Count("order_date", distinct=True))
+        .order_by()
+        .values_list("account_id", "n")
+    )
+
+
+def _next_version(model) -> int:
+    return (model.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+# --- CLV -----------------------------------------------------------------------------------------------
+
+
+def holdout_check(workspace, as_of: date, holdout_days: int) -> dict:
+    """Fit on orders before ``as_of − holdout_days``, predict purchase days in the holdout, compare."""
+    cutoff = as_of - timedelta(days=holdout_days)
+    calibration = customer_summary(workspace, cutoff)
+    if calibration["x"].size < MIN_CUSTOMERS or (calibration["x"] > 0).sum() < 2:
+        return {}
+    model, _ll = clv.fit_bgnbd(calibration["x"], calibration["t_x"], calibration["T"])
+    predicted = clv.conditional_expected_purchases(
+        model, holdout_days / 7.0, calibration["x"], calibration["t_x"], calibration["T"]
+    )
+    happened = purchase_days(workspace, cutoff, as_of)
+    actual = np.array([happened.get(int(pk), 0) for pk in calibration["account_ids"]], dtype=float)
+    figures = clv.holdout_metrics(predicted, actual)
+    figures.update(cutoff=cutoff.isoformat(), holdout_days=holdout_days, params=model.as_dict())
+    return figures
+
+
+def fit_clv(workspace, as_of: date | None = None, *, months: int = 12, monthly_discount: float = 0.01) -> ClvModel:
+    """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``; store it as a new version."""
+    as_of = as_of or timezone.localdate()
+    started = clock.monotonic()
+    row = ClvModel(
+        workspace=workspace, version=_next_version(ClvModel), as_of=as_of, horizon_months=months,
+        monthly_discount=monthly_discount,
+    )
+    summary = customer_summary(workspace, as_of)
+    row.customers = int(summary["x"].size)
+    row.repeat_customers = int((summary["x"] > 0).sum())
+    if row.customers < MIN_CUSTOMERS or row.repeat_customers < 2:
+        row.status = FitStatus.INSUFFICIENT
+        row.message = _("%(n)s customers, %(r)s with repeat purchases: at least %(min)s and 2 are needed.") % {
+            "n": row.customers, "r": row.repeat_customers, "min": MIN_CUSTOMERS}
+    else:
+        try:
+            bgnbd, ll = clv.fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+            gg, _gll = clv.fit_gamma_gamma(summary["x"], summary["m"])
+            row.params = {"bgnbd": bgnbd.as_dict(), "gamma_gamma": gg.as_dict()}
+            row.loglik = ll
+            span = int(summary["T"].max() * 7)
+            row.calibration = holdout_check(workspace, as_of, max(28, min(182, span // 3)))
+        except (ValueError, FloatingPointError, ZeroDivisionError) as err:  # pragma: no cover - data dependent
+            row.status = FitStatus.FAILED
+            row.message = str(err)[:300]
+    row.duration_ms = int((clock.monotonic() - started) * 1000)
+    row.save()
+    return row
+
+
+# --- churn ----------------------------------------------------------------------------------------------
+
+
+def train_churn(workspace, as_of: date | None = None, *, window_days: int = churn_model.WINDOW_DAYS,
+                use_grade: bool = False) -> ChurnModel:
+    """Validate on a time split (train T1, test T2), then refit at T2 for scoring; store a new version."""
+    as_of = as_of or timezone.localdate()
+    started = clock.monotonic()
+    t1, t2 = churn_model.windows(as_of, window_days)
+    row = ChurnModel(
+        workspace=workspace, version=_next_version(ChurnModel), as_of=as_of, window_days=window_days,
+        train_cutoff=t1, test_cutoff=t2,
+    )
+    train = churn_model.build_features(workspace, t1, use_grade=use_grade)
+    test = churn_model.build_features(workspace, t2, use_grade=use_grade)
+    y_train = churn_model.churn_labels(workspace, train, window_days)
+    y_test = churn_model.churn_labels(workspace, test, window_days)
+    row.train_size, row.test_size = train.size, test.size
+    row.features = list(train.names)
+    try:
+        if train.size < MIN_CUSTOMERS or test.size < MIN_CUSTOMERS:
+            raise ValueError("too few")
+        validated = churn_model.fit(train.model_matrix(), y_train, train.account_ids, train.names)
+        figures = churn_model.evaluate(validated, test.model_matrix(), y_test)
+        final = churn_model.fit(test.model_matrix(), y_test, test.account_ids, test.names)
+    except ValueError:
+        row.status = FitStatus.INSUFFICIENT
+        row.message = _(
+            "Not enough history: %(train)s customers at %(t1)s and %(test)s at %(t2)s, both churned and "
+            "retained ones are needed."
+        ) % {"train": train.size, "t1": t1.isoformat(), "test": test.size, "t2": t2.isoformat()}
+    else:
+        row.auc, row.precision, row.recall = figures["auc"], figures["precision"], figures["recall"]
+        row.brier, row.churn_rate = figures["brier"], figures["churn_rate"]
+        row.threshold = final["threshold"]
+        final["use_grade"] = use_grade
+        final["validation_threshold"] = validated["threshold"]
+        row.params = final
+    row.duration_ms = int((clock.monotonic() - started) * 1000)
+    row.save()
+    return row
+
+
+def refit(workspace, as_of: date | None = None) -> tuple[ClvModel, ChurnModel]:
+    """The weekly job: new CLV and churn models, then a scoring run with them."""
+    as_of = as_of or timezone.localdate()
+    clv_row = fit_clv(workspace, as_of)
+    churn_row = train_churn(workspace, as_of)
+    score(workspace, as_of)
+    return clv_row, churn_row
+
+
+def latest(model):
+    return model.objects.filter(status=FitStatus.FITTED).order_by("-version").first()
+
+
+# --- scoring ------------------------------------------------------------------------------------------
+
+
+def _open_complaints(workspace, ids: np.ndarray) -> dict[int, int]:
+    Ticket = churn_model._model("tickets", "Ticket")
+    if Ticket is None or not churn_model._has_fields(Ticket, "account", "type", "status"):
+        return {}
+    from django.db.models import Count
+
+    out: dict[int, int] = {}
+    for start in range(0, ids.size, 20000):
+        chunk = ids[start : start + 20000].tolist()
+        out.update(
+            Ticket.objects.filter(workspace=workspace, account_id__in=chunk, type="complaint")
+            .exclude(status__in=("resolved", "closed"))
+            .values("account_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("account_id", "n")
+        )
+    return out
+
+
+def score(workspace, as_of: date | None = None) -> int:
+    """Apply the latest models to every customer; rewrite predictions and suggestions; how many rows."""
+    from kehu.customers.grading import grade_choices
+    from kehu.customers.models import Account
+
+    as_of = as_of or timezone.localdate()
+    now = timezone.now()
+    clv_row, churn_row = latest(ClvModel), latest(ChurnModel)
+    summary = customer_summary(workspace, as_of)
+    ids = summary["account_ids"]
+    n = ids.size
+    expected = p_alive = spend = value = np.full(n, np.nan)
+    if clv_row is not None and n:
+        bg = clv.BgNbd(**clv_row.params["bgnbd"])
+        gg = clv.GammaGamma(**clv_row.params["gamma_gamma"])
+        x, t_x, T, m = summary["x"], summary["t_x"], summary["T"], summary["m"]
+        horizon = clv_row.horizon_months * clv.WEEKS_PER_MONTH
+        expected = clv.conditional_expected_purchases(bg, horizon, x, t_x, T)
+        p_alive = clv.probability_alive(bg, x, t_x, T)
+        spend = clv.conditional_expected_spend(gg, x, m)
+        value = clv.customer_lifetime_value(
+            bg, gg, x, t_x, T, m, months=clv_row.horizon_months, monthly_discount=clv_row.monthly_discount
+        )
+    churn_p = np.full(n, np.nan)
+    reasons: list[list[dict]] = [[] for _ in range(n)]
+    trend = np.zeros(n)
+    threshold = 0.5
+    if churn_row is not None and n:
+        params = churn_row.params
+        threshold = churn_row.threshold
+        features = churn_model.build_features(workspace, as_of, use_grade=params.get("use_grade", False))
+        pos = np.searchsorted(ids, features.account_ids)  # current customers ⊆ customers with orders
+        X = features.model_matrix()
+        churn_p[pos] = churn_model.predict(params, X)
+        for i, r in zip(pos, churn_model.top_reasons(params, X, features.raw), strict=True):
+            reasons[i] = r
+        trend[pos] = features.raw[:, features.names.index("spend_trend")]
+    finite = value[np.isfinite(value)]
+    clv_high = float(np.quantile(finite, 0.75)) if finite.size >= 4 else float("inf")
+    complaints = _open_complaints(workspace, ids)
+    tiers = [key for key, _label in grade_choices(workspace)]
+    grade_rank = {key: len(tiers) - i for i, key in enumerate(tiers)}  # top tier = len(tiers)
+    top_tiers = {key for key, rank in grade_rank.items() if rank >= max(len(tiers) - 1, 1)}
+    grades = {}
+    for start in range(0, n, 20000):
+        grades.update(
+            Account.objects.filter(pk__in=ids[start : start + 20000].tolist())
+            .exclude(grade="")
+            .values_list("pk", "grade")
+        )
+    high_potential = [
+        int(ids[i]) for i in range(n)
+        if np.isfinite(value[i]) and value[i] >= clv_high and (np.isnan(churn_p[i]) or churn_p[i] < threshold / 2)
+    ]
+    cross = nba.cross_sell_candidates(workspace, high_potential, nba.default_since(as_of))
+
+    def num(v):
+        return None if not np.isfinite(v) else float(v)
+
+    def money(v):
+        return None if not np.isfinite(v) else Decimal(str(round(float(v), 2)))
+
+    suggestions = []
+    with transaction.atomic():
+        RecommendedAction.objects.filter(workspace=workspace, status=RecommendedAction.Status.SUGGESTED).delete()
+        for start in range(0, n, BATCH):
+            batch = []
+            for i in range(start, min(start + BATCH, n)):
+                account_id = int(ids[i])
+                kind, why, data = nba.recommend(
+                    churn=num(churn_p[i]), threshold=threshold, clv=num(value[i]), clv_high=clv_high,
+                    p_alive=num(p_alive[i]),
+                    grade_rank=2 if grades.get(account_id) in top_tiers and len(tiers) > 1 else 0,
+                    spend_trend=float(trend[i]), open_complaints=complaints.get(account_id, 0),
+                    top_reason=reasons[i][0]["text"] if reasons[i] else "", cross_sell=cross.get(account_id),
+                )
+                batch.append(
+                    CustomerPrediction(
+                        workspace=workspace, account_id=account_id, expected_purchases=num(expected[i]),
+                        p_alive=num(p_alive[i]), predicted_spend=money(spend[i]), clv=money(value[i]),
+                        churn_probability=num(churn_p[i]), reasons=reasons[i], next_action=kind,
+                        next_action_reason=why[:300], next_action_data=data, computed_at=now,
+                        clv_version=clv_row.version if clv_row else None,
+                        churn_version=churn_row.version if churn_row else None,
+                    )
+                )
+                if kind:
+                    suggestions.append(
+                        RecommendedAction(workspace=workspace, account_id=account_id, kind=kind, reason=why[:300],
+                                          data=data, churn_probability=num(churn_p[i]))
+                    )
+            CustomerPrediction.objects.bulk_create(
+                batch, batch_size=BATCH, update_conflicts=True, unique_fields=["account"],
+                update_fields=[
+                    "expected_purchases", "p_alive", "predicted_spend", "clv", "churn_probability", "reasons",
+                    "next_action", "next_action_reason", "next_action_data", "computed_at", "clv_version",
+                    "churn_version", "updated_at",
+                ],
+            )
+        RecommendedAction.objects.bulk_create(suggestions, batch_size=BATCH)
+        # Accounts that are no longer customers (orders cancelled) keep no stale prediction.
+        CustomerPrediction.objects.filter(workspace=workspace, computed_at__lt=now).delete()
+    measure_outcomes(workspace)
+    return n
+
+
+# --- recommended actions ------------------------------------------------------------------------------
+
+
+TASK_TITLES = {
+    RecommendedAction.Kind.CALL: lambda: _("Call %(account)s"),
+    RecommendedAction.Kind.VISIT: lambda: _("Care visit to %(account)s"),
+    RecommendedAction.Kind.OFFER: lambda: _("Make %(account)s an offer"),
+    RecommendedAction.Kind.ESCALATE: lambda: _("Escalate the open complaint of %(account)s"),
+    RecommendedAction.Kind.CROSS_SELL: lambda: _("Offer %(product)s to %(account)s"),
+}
+
+
+def current_action(account) -> RecommendedAction | None:
+    """The account's open suggestion (made by the last scoring run), if any."""
+    return (
+        RecommendedAction.objects.filter(account=account, status=RecommendedAction.Status.SUGGESTED)
+        .order_by("-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def take_action(actor: Actor, account) -> RecommendedAction:
+    """Turn the account's suggestion into a task for the account's owner (or the actor); mark it taken."""
+    from kehu.activities.models import Task
+    from kehu.activities.services import create_task
+    from kehu.workspaces.models import Membership
+
+    require(actor, "change", RecommendedAction.object_type)
+    action = current_action(account)
+    if action is None:
+        raise Conflict(_("There is no recommended action for this account right now."))
+    assignee = actor.user.pk
+    if account.owner_id and Membership.objects.filter(
+        workspace=actor.workspace, user_id=account.owner_id, is_active=True
+    ).exists():
+        assignee = account.owner_id
+    product = ""
+    if action.kind == RecommendedAction.Kind.CROSS_SELL:
+        from kehu.commerce.models import Product
+
+        product = Product.objects.filter(pk=action.data.get("product_id")).values_list("name", flat=True).first()
+    title = TASK_TITLES[action.kind]() % {"account": account.name, "product": product or "?"}
+    urgent = action.kind in (RecommendedAction.Kind.ESCALATE, RecommendedAction.Kind.VISIT)
+    task = create_task(
+        actor,
+        title=title[:200],
+        description=_("Recommended action: %(reason)s") % {"reason": action.reason},
+        assignee_id=assignee,
+        due_at=timezone.now() + timedelta(days=2 if urgent else 5),
+        priority=Task.Priority.HIGH if urgent else Task.Priority.NORMAL,
+        record_type=account.object_type,
+        record_id=account.pk,
+    )
+    update_record(
+        actor, action,
+        {"status": RecommendedAction.Status.TAKEN, "task": task, "decided_at": timezone.now(),
+         "decided_by_id": actor.user.pk},
+    )
+    return action
+
+
+@transaction.atomic
+def dismiss_action(actor: Actor, account) -> RecommendedAction:
+    require(actor, "change", RecommendedAction.object_type)
+    action = current_action(account)
+    if action is None:
+        raise Conflict(_("There is no recommended action for this account right now."))
+    update_record(
+        actor, action,
+        {"status": RecommendedAction.Status.DISMISSED, "decided_at": timezone.now(), "decided_by_id": actor.user.pk},
+    )
+    return action
+
+
+def measure_outcomes(workspace, today: date | None = None) -> int:
+    """Decided actions: 'ordered' once the account orders within 60 days after, 'no order' when 60 days pass."""
+    from kehu.commerce.models import Order
+    from kehu.commerce.services import REVENUE_STATUSES
+
+    today = today or timezone.localdate()
+    pending = RecommendedAction.objects.filter(
+        workspace=workspace, outcome=RecommendedAction.Outcome.PENDING, decided_at__isnull=False
+    ).exclude(status=RecommendedAction.Status.SUGGESTED)
+    changed = 0
+    for action in pending.iterator(chunk_size=2000):
+        start = timezone.localtime(action.decided_at).date()
+        ordered = Order.objects.filter(
+            workspace=workspace, account_id=action.account_id, status__in=REVENUE_STATUSES,
+            order_date__gte=start, order_date__lte=start + timedelta(days=OUTCOME_DAYS),
+        ).exists()
+        if ordered:
+            outcome = RecommendedAction.Outcome.ORDERED
+        elif today > start + timedelta(days=OUTCOME_DAYS):
+            outcome = RecommendedAction.Outcome.NO_ORDER
+        else:
+            continue
+        RecommendedAction.objects.filter(pk=action.pk).update(outcome=outcome, outcome_at=timezone.now())
+        changed += 1
+    return changed
+
+
+def action_summary(workspace) -> dict:
+    """Suggested now / taken / dismissed, and how often the account ordered within 60 days after."""
+    from django.db.models import Count
+
+    rows = (
+        RecommendedAction.objects.filter(workspace=workspace)
+        .values("status", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["status"], {})[r["outcome"]] = r["n"]
+
+    def line(status: str) -> dict:
+        by = counts.get(status, {})
+        ordered, no = by.get(RecommendedAction.Outcome.ORDERED, 0), by.get(RecommendedAction.Outcome.NO_ORDER, 0)
+        return {
+            "count": sum(by.values()),
+            "ordered": ordered,
+            "no_order": no,
+            "pending": by.get(RecommendedAction.Outcome.PENDING, 0),
+            "order_rate": round(ordered / (ordered + no), 3) if ordered + no else None,
+        }
+
+    return {
+        "suggested": line(RecommendedAction.Status.SUGGESTED)["count"],
+        "taken": line(RecommendedAction.Status.TAKEN),
+        "dismissed": line(RecommendedAction.Status.DISMISSED),
+    }
+
