@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "kehu.scoring",
     "kehu.forecast",
     "kehu.sla",
+    "kehu.tickets",
     "kehu.predictions",
     "kehu.imports",
     "kehu.duplicates",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("kehu.quotes.urls")),
     path("sales/", include("kehu.forecast.urls")),
     path("", include("kehu.leads.urls")),
+    path("", include("kehu.tickets.urls")),
     path("", include("kehu.duplicates.urls")),
     path("", include("kehu.activities.urls")),
     path("", include("kehu.web.urls")),

@@ -419,11 +419,16 @@ def _render_public(request, webform, *, status=200, message="", errors=None, val
     return render(request, "leads/public_form.html", context, status=status)
 
 
-def _rate_limited(request, webform) -> bool:
-    """Over ``LEADS_FORM_RATE_LIMIT`` posts from this address to this form in the current window."""
+def form_rate_limited(request, bucket: str) -> bool:
+    """Over ``LEADS_FORM_RATE_LIMIT`` posts from this address to the public form ``bucket`` in the
+    current window (public API: the web-to-lead forms and the tickets' support form count with it)."""
     window = max(1, settings.LEADS_FORM_RATE_WINDOW)
-    key = f"kehu:leadform:{webform.pk}:{client_ip(request) or 'unknown'}:{window_start(window)}"
+    key = f"kehu:{bucket}:{client_ip(request) or 'unknown'}:{window_start(window)}"
     return count_hit(key, window) > settings.LEADS_FORM_RATE_LIMIT
+
+
+def _rate_limited(request, webform) -> bool:
+    return form_rate_limited(request, f"leadform:{webform.pk}")
 
 
 @csrf_exempt  # embedded on other sites: the origin check and the rate limit protect it instead

@@ -1,0 +1,115 @@
+"""Scoped reads of tickets for the list, the API, the panels and the complaint report."""
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from kehu.core.normalize import normalize_email
+from kehu.workspaces.access import Actor, visible
+
+from .models import Ticket, TicketEntry
+
+LIST_RELATED = ("owner", "team", "account", "contact")
+
+
+def search_condition(q: str) -> Q:
+    """ "#123" or a number finds the ticket number; an email address the requester; otherwise the
+    subject contains the text."""
+    q = " ".join(q.split())
+    digits = q.lstrip("#")
+    if digits.isdigit():
+        return Q(number=int(digits)) if len(digits) <= 9 else Q(pk__in=[])
+    if "@" in q:
+        try:
+            return Q(requester_email=normalize_email(q))
+        except ValueError:
+            return Q(pk__in=[])
+    return Q(subject__icontains=q)
+
+
+def tickets_for(actor: Actor, q: str = "") -> QuerySet[Ticket]:
+    """The tickets the actor may see, optionally searched; assignee, queue and customer joined."""
+    qs = visible(actor, Ticket.objects.select_related(*LIST_RELATED))
+    q = (q or "").strip()
+    return qs.filter(search_condition(q)) if q else qs
+
+
+def breached_condition(now=None) -> Q:
+    """Tickets whose SLA is breached now, from the row's columns (the badge's "breached")."""
+    now = now or timezone.now()
+    running = Q(sla_paused_at__isnull=True)
+    return Q(sla_policy__isnull=False) & (
+        Q(sla_breached_at__isnull=False)
+        | (running & Q(first_responded_at__isnull=True, first_response_due_at__lt=now))
+        | (running & Q(resolved_at__isnull=True, resolution_due_at__lt=now))
+    )
+
+
+def thread(ticket: Ticket, *, include_notes: bool = True) -> list[TicketEntry]:
+    """The conversation, oldest first, with authors and attachments (two queries)."""
+    qs = TicketEntry.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")
+    if not include_notes:
+        qs = qs.exclude(kind=TicketEntry.Kind.NOTE)
+    return list(qs.order_by("created_at", "id"))
+
+
+def complaint_report(actor: Actor, *, since=None, until=None) -> dict:
+    """Complaints the actor may see, grouped: by root cause, by product, by outcome (counts and
+    compensation totals), in one grouped query each."""
+    qs = tickets_for(actor).select_related(None).filter(type=Ticket.Type.COMPLAINT)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+
+    def grouped(*fields):
+        return list(
+            qs.order_by()
+            .values(*fields)
+            .annotate(count=Count("id"), compensation=Sum("compensation_amount"))
+            .order_by("-count", *fields)
+        )
+
+    totals = qs.order_by().aggregate(count=Count("id"), compensation=Sum("compensation_amount"))
+    causes = dict(Ticket.RootCause.choices)
+    outcomes = dict(Ticket.Outcome.choices)
+    severities = dict(Ticket.Severity.choices)
+    return {
+        "total": totals["count"],
+        "compensation": totals["compensation"] or 0,
+        "by_root_cause": [
+            {
+                "key": r["root_cause"],
+                "label": str(causes.get(r["root_cause"], "")) or "—",
+                "count": r["count"],
+                "compensation": r["compensation"] or 0,
+            }
+            for r in grouped("root_cause")
+        ],
+        "by_product": [
+            {
+                "key": r["product_id"],
+                "label": r["product__name"] or "—",
+                "count": r["count"],
+                "compensation": r["compensation"] or 0,
+            }
+            for r in grouped("product_id", "product__name")
+        ],
+        "by_outcome": [
+            {
+                "key": r["outcome"],
+                "label": str(outcomes.get(r["outcome"], "")) or "—",
+                "count": r["count"],
+                "compensation": r["compensation"] or 0,
+            }
+            for r in grouped("outcome")
+        ],
+        "by_severity": [
+            {
+                "key": r["severity"],
+                "label": str(severities.get(r["severity"], "")) or "—",
+                "count": r["count"],
+                "compensation": r["compensation"] or 0,
+            }
+            for r in grouped("severity")
+        ],
+    }
