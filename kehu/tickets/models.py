@@ -13,7 +13,8 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import LazyObject
+from django.utils.deconstruct import deconstructible
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -276,11 +277,18 @@ class TicketEntry(WorkspaceModel):
         return self.kind != self.Kind.NOTE
 
 
-class AttachmentStorage(LazyObject):
-    """Files under the data dir (read when first used, so tests' temporary data dirs apply)."""
+@deconstructible(path="kehu.tickets.models.AttachmentStorage")
+class AttachmentStorage(FileSystemStorage):
+    """Files under ``DATA_DIR/ticket-attachments``, read when first used (so a test's temporary data
+    dir applies) and never written into migrations as a concrete path."""
 
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=Path(settings.DATA_DIR) / "ticket-attachments")
+    @cached_property
+    def base_location(self):
+        return Path(settings.DATA_DIR) / "ticket-attachments"
+
+    @cached_property
+    def location(self):
+        return str(Path(self.base_location).resolve())
 
 
 attachment_storage = AttachmentStorage()
