@@ -431,6 +431,7 @@ def _add_entry(
     if len(body) > MAX_BODY:
         raise ValidationFailed([FieldError("body", _("At most %d characters.") % MAX_BODY, "too_long")])
     entry = TicketEntry(
+        created_at=timezone.now(),
         workspace=ticket.workspace,
         ticket=ticket,
         kind=kind,

@@ -79,20 +79,29 @@ def sla_state(ticket, now: datetime | None = None) -> str:
         return "breached"
     now = now or timezone.now()
     paused = ticket.sla_paused_at is not None
-    # The warning stamp belongs to the target running now (first response until answered).
+    # The warning stamp belongs to the target running now: the first response until answered, then the
+    # resolution (a stamp from before the first response was the first response's).
     first_running = ticket.first_response_due_at is not None and ticket.first_responded_at is None
+    warned = ticket.sla_warned_at
+    resolution_warned = (
+        None
+        if first_running
+        or warned is None
+        or (ticket.first_responded_at is not None and warned < ticket.first_responded_at)
+        else warned
+    )
     states = [
         clock.status(
             now,
             due_at=ticket.first_response_due_at,
-            warn_at=ticket.sla_warned_at if first_running else None,
+            warn_at=warned if first_running else None,
             done_at=ticket.first_responded_at,
             paused=paused,
         ),
         clock.status(
             now,
             due_at=ticket.resolution_due_at,
-            warn_at=None if first_running else ticket.sla_warned_at,
+            warn_at=resolution_warned,
             done_at=ticket.resolved_at,
             paused=paused,
         ),
