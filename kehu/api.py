@@ -4,6 +4,7 @@ Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` an
 """
 
 from kehu.activities.api import router as activities_router
+from kehu.analytics.api import router as analytics_router
 from kehu.audit.api import router as audit_router
 from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
@@ -46,4 +47,5 @@ api.add_router("", deals_router)
 api.add_router("", quotes_router)
 api.add_router("", scoring_router)
 api.add_router("", forecast_router)
+api.add_router("", analytics_router)
 api.add_router("", tickets_router)

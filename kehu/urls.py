@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("kehu.deals.urls")),
     path("", include("kehu.quotes.urls")),
     path("sales/", include("kehu.forecast.urls")),
+    path("", include("kehu.analytics.urls")),
     path("", include("kehu.leads.urls")),
     path("", include("kehu.tickets.urls")),
     path("", include("kehu.duplicates.urls")),
