@@ -19,6 +19,7 @@ from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
 from kehu.scoring.api import router as scoring_router
+from kehu.sla.api import router as sla_router
 from kehu.tickets.api import router as tickets_router
 from kehu.workspaces.api import router as workspaces_router
 
@@ -47,5 +48,6 @@ api.add_router("", deals_router)
 api.add_router("", quotes_router)
 api.add_router("", scoring_router)
 api.add_router("", forecast_router)
+api.add_router("", sla_router)
 api.add_router("", analytics_router)
 api.add_router("", tickets_router)
