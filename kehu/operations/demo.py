@@ -148,6 +148,7 @@ def seed() -> bool:
     from kehu.leads.demo import seed as seed_leads
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.scoring.demo import seed as seed_scoring
+    from kehu.tickets.demo import seed as seed_tickets
     from kehu.workspaces.models import Workspace
 
     if Workspace.objects.filter(slug__in=[DEMO_SLUG, GLOBEX_SLUG]).exists():
@@ -163,6 +164,7 @@ def seed() -> bool:
     seed_leads(DEMO_SLUG, SEED + 4)
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
+    seed_tickets(DEMO_SLUG, SEED + 8)
     return True
 
 
