@@ -18,6 +18,7 @@ from kehu.leads.api import router as leads_router
 from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
 from kehu.quotes.api import router as quotes_router
+from kehu.reports.api import router as reports_router
 from kehu.scoring.api import router as scoring_router
 from kehu.sla.api import router as sla_router
 from kehu.tickets.api import router as tickets_router
@@ -51,3 +52,4 @@ api.add_router("", forecast_router)
 api.add_router("", sla_router)
 api.add_router("", analytics_router)
 api.add_router("", tickets_router)
+api.add_router("", reports_router)

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "kehu.tickets",
     "kehu.analytics",
     "kehu.predictions",
+    "kehu.reports",
     "kehu.imports",
     "kehu.duplicates",
     "kehu.portability",
