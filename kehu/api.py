@@ -21,6 +21,7 @@ from kehu.quotes.api import router as quotes_router
 from kehu.reports.api import router as reports_router
 from kehu.scoring.api import router as scoring_router
 from kehu.sla.api import router as sla_router
+from kehu.surveys.api import router as surveys_router
 from kehu.tickets.api import router as tickets_router
 from kehu.workspaces.api import router as workspaces_router
 
@@ -53,3 +54,4 @@ api.add_router("", sla_router)
 api.add_router("", analytics_router)
 api.add_router("", tickets_router)
 api.add_router("", reports_router)
+api.add_router("", surveys_router)

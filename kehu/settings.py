@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "kehu.forecast",
     "kehu.sla",
     "kehu.tickets",
+    "kehu.surveys",
     "kehu.analytics",
     "kehu.predictions",
     "kehu.reports",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("kehu.analytics.urls")),
     path("", include("kehu.leads.urls")),
     path("", include("kehu.tickets.urls")),
+    path("", include("kehu.surveys.urls")),
     path("", include("kehu.duplicates.urls")),
     path("", include("kehu.activities.urls")),
     path("", include("kehu.web.urls")),
