@@ -6,6 +6,7 @@ Conventions (errors, auth, pagination, rate limits) live in ``kehu.core.api`` an
 from kehu.activities.api import router as activities_router
 from kehu.analytics.api import router as analytics_router
 from kehu.audit.api import router as audit_router
+from kehu.bot.api import router as bot_router
 from kehu.commerce.api import router as commerce_router
 from kehu.core.api import KehuAPI
 from kehu.customers.api import router as customers_router
@@ -14,6 +15,7 @@ from kehu.deals.api import router as deals_router
 from kehu.duplicates.api import router as duplicates_router
 from kehu.forecast.api import router as forecast_router
 from kehu.imports.api import router as imports_router
+from kehu.knowledge.api import router as knowledge_router
 from kehu.leads.api import router as leads_router
 from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
@@ -50,6 +52,8 @@ api.add_router("", deals_router)
 api.add_router("", quotes_router)
 api.add_router("", scoring_router)
 api.add_router("", forecast_router)
+api.add_router("", knowledge_router)
+api.add_router("", bot_router)
 api.add_router("", sla_router)
 api.add_router("", analytics_router)
 api.add_router("", tickets_router)

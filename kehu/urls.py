@@ -29,6 +29,8 @@ urlpatterns = [
     path("reports/", include("kehu.reports.urls")),
     path("", include("kehu.analytics.urls")),
     path("", include("kehu.leads.urls")),
+    path("", include("kehu.knowledge.urls")),
+    path("", include("kehu.bot.urls")),
     path("", include("kehu.tickets.urls")),
     path("", include("kehu.surveys.urls")),
     path("", include("kehu.duplicates.urls")),

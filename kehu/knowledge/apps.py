@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class KnowledgeConfig(AppConfig):
+    name = "kehu.knowledge"
+    label = "knowledge"
+    verbose_name = _("Knowledge base")
+
+    def ready(self) -> None:
+        from kehu.workspaces.permissions import register_object_type
+
+        register_object_type("knowledge.article", _("Knowledge articles"), domain="service")
+
+        from .listing import register_lists
+
+        register_lists()
