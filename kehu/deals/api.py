@@ -200,12 +200,32 @@ class MoveTarget(Schema):
     move_to_stage_id: int | None = Field(None, description="Where the deals of the deleted item go")
 
 
+class CardOut(Schema):
+    """A board card: what the card shows; the whole deal is ``GET /opportunities/{id}``."""
+
+    id: int
+    name: str
+    account_id: int
+    account_name: str
+    stage_id: int
+    amount: Decimal
+    currency: str
+    base_amount: Decimal = Field(..., description="The amount in the workspace's base currency")
+    probability: int
+    expected_close_date: date | None
+    status: str = Field(..., description="open | won | lost")
+    owner_id: int | None
+    owner_name: str | None
+    team_id: int | None
+    updated_at: datetime
+
+
 class ColumnOut(Schema):
     stage: StageOut
     count: int
     amount: Decimal = Field(..., description="Sum in the base currency")
     weighted_amount: Decimal = Field(..., description="Σ amount × probability, base currency")
-    cards: list[OpportunityOut]
+    cards: list[CardOut]
     next_cursor: str | None = Field(None, description="GET /pipelines/{id}/board/stages/{stage_id}?cursor=")
 
 
@@ -216,7 +236,7 @@ class BoardOut(Schema):
 
 
 class CardsOut(Schema):
-    items: list[OpportunityOut]
+    items: list[CardOut]
     next_cursor: str | None
 
 
@@ -450,7 +470,7 @@ def pipeline_board(request: HttpRequest, pipeline_id: int, filters: Query[BoardF
             "count": column.count,
             "amount": column.amount,
             "weighted_amount": column.weighted,
-            "cards": column.cards,
+            "cards": [card._asdict() for card in column.cards],
             "next_cursor": column.next_cursor,
         }
         for column in queries.board(records, pipeline, closed_since=board_filters.closed_since())
@@ -482,4 +502,4 @@ def board_column(
     items, next_cursor = queries.cards(
         records, stage, cursor=cursor, closed_since=board_filters.closed_since()
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [card._asdict() for card in items], "next_cursor": next_cursor}

@@ -1,8 +1,11 @@
 """Scoped reads of opportunities: lists, the kanban board (totals + keyset card pages), 360° panels.
 
 The board costs a fixed number of queries: the pipeline's stages, one ``GROUP BY stage`` for every
-column's count, amount and weighted amount, and one keyset page per column (read in the order of
-the ``opp_ws_board`` index: workspace, pipeline, stage, -updated_at, -id). Won and lost columns
+column's count, amount and weighted amount, and ONE query for the first card page of every column
+(``UNION ALL`` of a ``LIMIT`` per column, each read in the order of the ``opp_ws_board`` index:
+workspace, pipeline, stage, -updated_at, -id). Cards are ``Card`` tuples of the columns a card shows,
+not model instances: a board is 100+ cards, and building models (plus their account and owner) and
+serializing them cost more than the queries. Won and lost columns
 show the deals closed in the last ``CLOSED_DAYS`` days unless a close-date range is chosen, so the
 board of a pipeline with years of history stays the size of its current work.
 
@@ -13,15 +16,17 @@ years of closed history are never read and the filters by owner/team need no tab
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
+from django.db import connections
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.commerce.money import cents
-from kehu.core.api import keyset_page
+from kehu.core.api import encode_cursor, keyset_page
 from kehu.core.errors import FieldError, ValidationFailed
 from kehu.customers.models import Contact
 from kehu.customfields.queries import custom_filter, readable
@@ -44,6 +49,10 @@ def opportunities_for(actor: Actor, q: str = "") -> QuerySet[Opportunity]:
 
 
 def stages_of(pipeline: Pipeline) -> list[Stage]:
+    """The pipeline's stages in board order (from a ``prefetch_related("stages")`` when there is one)."""
+    prefetched = getattr(pipeline, "_prefetched_objects_cache", {}).get("stages")
+    if prefetched is not None:
+        return sorted(prefetched, key=lambda stage: (stage.position, stage.pk))
     return list(Stage.objects.filter(pipeline=pipeline).order_by("position", "id"))
 
 
@@ -78,13 +87,43 @@ class BoardFilters:
         return timezone.now() - timedelta(days=CLOSED_DAYS)
 
 
+class Card(NamedTuple):
+    """What a board card shows of a deal (the fields of ``CARD_FIELDS``, in order)."""
+
+    id: int
+    name: str
+    account_id: int
+    account_name: str
+    stage_id: int
+    amount: Decimal
+    currency: str
+    base_amount: Decimal
+    probability: int
+    expected_close_date: date | None
+    status: str
+    owner_id: int | None
+    owner_name: str | None
+    team_id: int | None
+    updated_at: datetime
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+CARD_FIELDS = (
+    "id", "name", "account_id", "account__name", "stage_id", "amount", "currency", "base_amount",
+    "probability", "expected_close_date", "status", "owner_id", "owner__name", "team_id", "updated_at",
+)
+
+
 @dataclass
 class Column:
     stage: Stage
     count: int = 0
     amount: Decimal = ZERO
     weighted: Decimal = ZERO
-    cards: list[Opportunity] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
     next_cursor: str | None = None
 
 
@@ -145,19 +184,62 @@ def column_totals(records: QuerySet[Opportunity], closed_since=None) -> dict[int
     }
 
 
+def _column_cards(records: QuerySet[Opportunity], stage: Stage, closed_since) -> QuerySet[Opportunity]:
+    qs = records.filter(stage=stage)
+    if closed_since is not None:
+        qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=closed_since))
+    return qs
+
+
 def cards(
     records: QuerySet[Opportunity],
     stage: Stage,
     cursor: str | None = None,
     limit: int = CARD_PAGE,
     closed_since=None,
-) -> tuple[list[Opportunity], str | None]:
+) -> tuple[list[Card], str | None]:
     """One keyset page of a column's cards, most recently changed first (closed deals only when
     closed since ``closed_since``, if given)."""
-    qs = records.filter(stage=stage).select_related("account", "owner")
+    qs = _column_cards(records, stage, closed_since).values_list(*CARD_FIELDS, named=True)
+    rows, next_cursor = keyset_page(qs, ordering=CARD_ORDERING, limit=limit, cursor=cursor)
+    return [Card(*row) for row in rows], next_cursor
+
+
+# Stands for "this column's stage" in the one compiled card query (ids are positive).
+_STAGE_SLOT = -7_654_321
+
+
+def _first_pages(records: QuerySet[Opportunity], stages: list[Stage], limit: int, closed_since) -> dict:
+    """The first ``limit`` + 1 cards of each of ``stages``, in one round trip: {stage id: [Card]}.
+
+    Each column is its own ``ORDER BY … LIMIT`` (an index range read); ``UNION ALL`` of them as
+    subqueries, which SQLite and PostgreSQL accept (Django's ``union`` refuses sliced parts on
+    SQLite). The ORM compiles the column query once, with a placeholder stage id each part
+    replaces (compiling it per column cost more than running it); values go through the ORM's
+    converters, as Django's own iteration would.
+    """
+    if not stages:
+        return {}
+    qs = records.filter(stage_id=_STAGE_SLOT)
     if closed_since is not None:
         qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=closed_since))
-    return keyset_page(qs, ordering=CARD_ORDERING, limit=limit, cursor=cursor)
+    qs = qs.order_by(F("updated_at").desc(), "-pk").values_list(*CARD_FIELDS)[: limit + 1]
+    compiler = qs.query.get_compiler(using=qs.db)
+    sql, part_params = compiler.as_sql()
+    converters = compiler.get_converters([sel[0] for sel in compiler.select[: len(CARD_FIELDS)]])
+    params = []
+    for stage in stages:
+        params.extend(stage.pk if value == _STAGE_SLOT else value for value in part_params)
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS page{i}" for i in range(len(stages)))  # noqa: S608
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(union, params)
+        rows = cursor.fetchall()
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    pages: dict[int, list[Card]] = {}
+    for row in rows:
+        pages.setdefault(row[4], []).append(Card(*row))
+    return pages
 
 
 def board(
@@ -166,12 +248,14 @@ def board(
     """Every column of the pipeline with its totals and first page of cards (``records``: from
     ``board_records``, optionally narrowed further; ``closed_since``: ``filters.closed_since()``)."""
     totals = column_totals(records, closed_since)
-    columns = []
-    for stage in stages_of(pipeline):
-        column = Column(stage, **totals.get(stage.pk, {}))
-        if column.count:
-            column.cards, column.next_cursor = cards(records, stage, limit=limit, closed_since=closed_since)
-        columns.append(column)
+    columns = [Column(stage, **totals.get(stage.pk, {})) for stage in stages_of(pipeline)]
+    pages = _first_pages(records, [c.stage for c in columns if c.count], limit, closed_since)
+    for column in columns:
+        page = pages.get(column.stage.pk, [])
+        column.cards = page[:limit]
+        if len(page) > limit:
+            last = column.cards[-1]
+            column.next_cursor = encode_cursor(CARD_ORDERING, last.updated_at, last.id)
     return columns
 
 
