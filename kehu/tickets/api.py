@@ -145,8 +145,9 @@ class TicketFilters(Schema):
     unassigned: bool | None = None
 
 
-def _detail(ticket: Ticket) -> dict:
-    return {**TicketOut.from_orm(ticket).dict(), "tags": services.ticket_tags(ticket)}
+def _detail(ticket: Ticket) -> Ticket:
+    ticket.tags = services.ticket_tags(ticket)
+    return ticket
 
 
 def _ticket(request: HttpRequest, ticket_id: int, action: str = "view") -> Ticket:
@@ -194,12 +195,15 @@ def get_complaint_report(request: HttpRequest, since: datetime | None = None, un
     require(actor, "view", Ticket.object_type)
     report = complaint_report(actor, since=since, until=until)
 
+    def money(value) -> str:
+        return f"{Decimal(value or 0):.2f}"
+
     def plain(rows):
-        return [{**r, "label": str(r["label"]), "compensation": str(r["compensation"])} for r in rows]
+        return [{**r, "label": str(r["label"]), "compensation": money(r["compensation"])} for r in rows]
 
     return {
         "total": report["total"],
-        "compensation": str(report["compensation"]),
+        "compensation": money(report["compensation"]),
         **{key: plain(report[key]) for key in ("by_root_cause", "by_product", "by_outcome", "by_severity")},
     }
 

@@ -50,13 +50,13 @@ def test_360_of_an_invisible_account_is_404(tenant):
     assert response.status_code == 404
 
 
-def test_tickets_and_scores_panels_say_they_are_not_available_yet(tenant):
-    """The issue's placeholders until the service desk and analytics exist: shown on the page, marked
-    ``available: false`` in the API — never numbers that look real."""
+def test_tickets_placeholder_is_replaced_by_the_service_desk_panel(tenant):
+    """The issue's placeholder (``register_placeholder``) said tickets would show here; the tickets app
+    registers its panel under the same key, which replaces it on the page and in the API."""
     with tenant.scope():
         account = services.create_account(tenant.actors["sales"], name="Placeholder Co")
     html = tenant.web_client("sales").get(f"/accounts/{account.pk}/").content.decode()
     assert 'id="panel-tickets"' in html and 'id="panel-scores"' in html
-    assert "once the service desk is part of Kehu" in html
+    assert "once the service desk is part of Kehu" not in html
     panels = tenant.api_client("sales").get(f"/api/v1/accounts/{account.pk}/360").json()["panels"]
-    assert panels["tickets"]["available"] is False and panels["scores"]["available"] is False
+    assert panels["tickets"]["available"] is True and panels["tickets"]["latest"] == []
