@@ -121,6 +121,7 @@ def _breach(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bo
             setattr(ticket, name, value)
         config = policy.escalation_config
         actor = services.system_actor(ticket.workspace, "sla")
+        recipients = _recipients(ticket, policy)  # before a reassignment: the agent losing it hears too
         done = []
         new_owner = config["reassign_to_user"] or ticket.owner_id
         new_team = config["reassign_to_team"] or ticket.team_id
@@ -135,9 +136,8 @@ def _breach(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bo
             "target": _label(target),
             "subject": ticket.subject,
         }
-        notify(
-            ticket.workspace, _recipients(ticket, policy), "sla_breach", text, Ticket.object_type, ticket.pk
-        )
+        recipients = list(dict.fromkeys(recipients + _recipients(ticket, policy)))
+        notify(ticket.workspace, recipients, "sla_breach", text, Ticket.object_type, ticket.pk)
         links = [(Ticket.object_type, ticket.pk)]
         if ticket.contact_id:
             links.append((Contact.object_type, ticket.contact_id))
