@@ -19,6 +19,7 @@ from kehu.knowledge.api import router as knowledge_router
 from kehu.leads.api import router as leads_router
 from kehu.listviews.api import router as listviews_router
 from kehu.portability.api import router as portability_router
+from kehu.predictions.api import router as predictions_router
 from kehu.quotes.api import router as quotes_router
 from kehu.reports.api import router as reports_router
 from kehu.scoring.api import router as scoring_router
@@ -52,6 +53,7 @@ api.add_router("", deals_router)
 api.add_router("", quotes_router)
 api.add_router("", scoring_router)
 api.add_router("", forecast_router)
+api.add_router("", predictions_router)
 api.add_router("", knowledge_router)
 api.add_router("", bot_router)
 api.add_router("", sla_router)

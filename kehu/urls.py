@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("kehu.deals.urls")),
     path("", include("kehu.quotes.urls")),
     path("sales/", include("kehu.forecast.urls")),
+    path("predictions/", include("kehu.predictions.urls")),
     path("reports/", include("kehu.reports.urls")),
     path("", include("kehu.analytics.urls")),
     path("", include("kehu.leads.urls")),
