@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -197,7 +197,9 @@ def build_features(workspace, cutoff: date, *, use_grade: bool = False) -> Featu
         ratings[account_id] = [float(total), float(count)]
     Ticket = _model("tickets", "Ticket")
     if Ticket is not None and _has_fields(Ticket, "account", "type", "created_at"):
-        ticket_qs = Ticket.objects.filter(workspace=workspace, created_at__lt=_aware(c), account__isnull=False)
+        ticket_qs = Ticket.objects.filter(
+            workspace=workspace, created_at__lt=_aware(c), account__isnull=False
+        )
         for account_id, count, complaint_count in (
             ticket_qs.filter(created_at__gte=since)
             .values("account_id")
@@ -234,7 +236,9 @@ def build_features(workspace, cutoff: date, *, use_grade: bool = False) -> Featu
             chunk = ids[start : start + 20000].tolist()
             grade_rows += [
                 (pk, rank.get(grade, 0.0))
-                for pk, grade in Account.objects.filter(pk__in=chunk).exclude(grade="").values_list("pk", "grade")
+                for pk, grade in Account.objects.filter(pk__in=chunk)
+                .exclude(grade="")
+                .values_list("pk", "grade")
             ]
         _fill(raw, ids, grade_rows, col["grade_rank"])
     return Features(c, ids, raw, list(FEATURES))
@@ -384,8 +388,12 @@ def top_reasons(model: dict, X: np.ndarray, raw: np.ndarray, k: int = 3) -> list
             if weight <= 0 or not math.isfinite(weight):
                 break
             reasons.append(
-                {"feature": names[j], "value": round(float(raw[i, j]), 2), "weight": round(weight, 3),
-                 "text": reason_text(names[j], float(raw[i, j]))}
+                {
+                    "feature": names[j],
+                    "value": round(float(raw[i, j]), 2),
+                    "weight": round(weight, 3),
+                    "text": reason_text(names[j], float(raw[i, j])),
+                }
             )
         out.append(reasons)
     return out
@@ -397,8 +405,14 @@ def windows(as_of: date, window_days: int = WINDOW_DAYS) -> tuple[date, date]:
     return t2 - timedelta(days=window_days), t2
 
 
-def validate(workspace, as_of: date, *, window_days: int = WINDOW_DAYS, use_grade: bool = False,
-             shuffle_seed: int | None = None) -> dict:
+def validate(
+    workspace,
+    as_of: date,
+    *,
+    window_days: int = WINDOW_DAYS,
+    use_grade: bool = False,
+    shuffle_seed: int | None = None,
+) -> dict:
     """Train at T1, test at T2; ``shuffle_seed`` permutes the training labels (the leakage check)."""
     t1, t2 = windows(as_of, window_days)
     train = build_features(workspace, t1, use_grade=use_grade)
@@ -409,6 +423,10 @@ def validate(workspace, as_of: date, *, window_days: int = WINDOW_DAYS, use_grad
         y_train = np.random.default_rng(shuffle_seed).permutation(y_train)
     model = fit(train.model_matrix(), y_train, train.account_ids, train.names)
     figures = evaluate(model, test.model_matrix(), y_test)
-    figures.update(train_cutoff=t1.isoformat(), test_cutoff=t2.isoformat(), train_size=train.size,
-                   threshold=model["threshold"])
+    figures.update(
+        train_cutoff=t1.isoformat(),
+        test_cutoff=t2.isoformat(),
+        train_size=train.size,
+        threshold=model["threshold"],
+    )
     return {"model": model, "figures": figures, "test": test, "train": train, "y_test": y_test}

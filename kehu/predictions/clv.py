@@ -181,7 +181,9 @@ def _ratio(model: BgNbd, x, t_x, T):
     out = np.zeros_like(x)
     repeat = x > 0
     xr = x[repeat]
-    log_term = np.log(a) - np.log(b + xr - 1) + (r + xr) * (np.log(alpha + T[repeat]) - np.log(alpha + t_x[repeat]))
+    log_term = (
+        np.log(a) - np.log(b + xr - 1) + (r + xr) * (np.log(alpha + T[repeat]) - np.log(alpha + t_x[repeat]))
+    )
     out[repeat] = np.exp(np.minimum(log_term, 700.0))
     return out
 
@@ -248,7 +250,7 @@ def holdout_metrics(predicted, actual) -> dict:
     return {
         "customers": n,
         "predicted_total": round(float(predicted.sum()), 2),
-        "actual_total": int(round(float(actual.sum()))),
+        "actual_total": round(float(actual.sum())),
         "mae": round(float(np.mean(np.abs(predicted - actual))), 4),
         "correlation": None if corr is None else round(corr, 4),
     }

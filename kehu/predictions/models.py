@@ -41,7 +41,9 @@ class ClvModel(WorkspaceModel):
     class Meta:
         verbose_name = _("lifetime value model")
         verbose_name_plural = _("lifetime value models")
-        constraints = [models.UniqueConstraint(fields=["workspace", "version"], name="clvmodel_unique_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "version"], name="clvmodel_unique_version")
+        ]
 
     def __str__(self) -> str:
         return f"CLV v{self.version}"
@@ -94,7 +96,9 @@ class CustomerPrediction(WorkspaceModel):
     predicted_spend = models.DecimalField(
         _("expected spend per purchase"), max_digits=16, decimal_places=2, null=True, blank=True
     )
-    clv = models.DecimalField(_("lifetime value (12 months)"), max_digits=16, decimal_places=2, null=True, blank=True)
+    clv = models.DecimalField(
+        _("lifetime value (12 months)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
     churn_probability = models.FloatField(_("churn risk"), null=True, blank=True)
     reasons = models.JSONField(_("top reasons"), default=list, blank=True)
     next_action = models.CharField(_("next best action"), max_length=20, blank=True)
@@ -147,7 +151,12 @@ class RecommendedAction(WorkspaceModel):
     churn_probability = models.FloatField(_("churn risk when suggested"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUGGESTED)
     task = models.ForeignKey(
-        "activities.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("task")
+        "activities.Task",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("task"),
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -41,7 +41,11 @@ def recommend(
     high_value = (clv is not None and clv >= clv_high > 0) or grade_rank >= 2
     if churn is not None:
         if open_complaints and churn >= threshold / 2:
-            return K.ESCALATE, _("%(n)s open complaint(s) and churn risk %(p)s") % {"n": open_complaints, "p": pct}, {}
+            return (
+                K.ESCALATE,
+                _("%(n)s open complaint(s) and churn risk %(p)s") % {"n": open_complaints, "p": pct},
+                {},
+            )
         if churn >= threshold:
             why = _("Churn risk %(p)s") % {"p": pct} + (f" · {top_reason}" if top_reason else "")
             if high_value:
@@ -81,7 +85,7 @@ def co_occurrence(workspace, since: date, top: int = 10) -> dict[int, list[tuple
         SELECT a.product_id, b.product_id, COUNT(*) AS together
         FROM bought a JOIN bought b ON a.account_id = b.account_id AND a.product_id <> b.product_id
         GROUP BY a.product_id, b.product_id
-    """
+    """  # noqa: S608 - quoted table names, values as parameters
     neighbours: dict[int, list[tuple[int, int]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, [workspace.pk, *REVENUE_STATUSES, since])
@@ -91,7 +95,7 @@ def co_occurrence(workspace, since: date, top: int = 10) -> dict[int, list[tuple
 
 
 def cross_sell_candidates(workspace, account_ids: list[int], since: date) -> dict[int, tuple[int, str, int]]:
-    """account → (product id, name, co-buyers) of the best product it has not bought (active products only)."""
+    """account → (product id, name, co-buyers): the best active product it has not bought yet."""
     from kehu.commerce.models import OrderLine, Product
     from kehu.commerce.services import REVENUE_STATUSES
 
@@ -125,10 +129,14 @@ def cross_sell_candidates(workspace, account_ids: list[int], since: date) -> dic
         if score:
             scores_by_account[account_id] = score
     candidates = {p for s in scores_by_account.values() for p in s}
-    names = dict(Product.objects.filter(workspace=workspace, pk__in=candidates, active=True).values_list("pk", "name"))
+    names = dict(
+        Product.objects.filter(workspace=workspace, pk__in=candidates, active=True).values_list("pk", "name")
+    )
     out = {}
     for account_id, score in scores_by_account.items():
-        best = next(((p, n) for p, n in sorted(score.items(), key=lambda i: (-i[1], i[0])) if p in names), None)
+        best = next(
+            ((p, n) for p, n in sorted(score.items(), key=lambda i: (-i[1], i[0])) if p in names), None
+        )
         if best:
             out[account_id] = (best[0], names[best[0]], best[1])
     return out

@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.audit.services import create_record, update_record
+from kehu.audit.services import update_record
 from kehu.core.errors import Conflict
 from kehu.workspaces.access import Actor, require
 
@@ -58,7 +58,7 @@ def customer_summary(workspace, end: date) -> dict[str, np.ndarray]:
         FROM days d JOIN firsts f ON f.account_id = d.account_id
         GROUP BY d.account_id, f.first_day
         ORDER BY d.account_id
-    """
+    """  # noqa: S608 - quoted table names, values as parameters
     ids, x, first, last, repeat = [], [], [], [], []
     with connection.cursor() as cursor:
         cursor.execute(sql, [workspace.pk, *REVENUE_STATUSES, end])
@@ -125,12 +125,17 @@ def holdout_check(workspace, as_of: date, holdout_days: int) -> dict:
     return figures
 
 
-def fit_clv(workspace, as_of: date | None = None, *, months: int = 12, monthly_discount: float = 0.01) -> ClvModel:
+def fit_clv(
+    workspace, as_of: date | None = None, *, months: int = 12, monthly_discount: float = 0.01
+) -> ClvModel:
     """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``; store it as a new version."""
     as_of = as_of or timezone.localdate()
     started = clock.monotonic()
     row = ClvModel(
-        workspace=workspace, version=_next_version(ClvModel), as_of=as_of, horizon_months=months,
+        workspace=workspace,
+        version=_next_version(ClvModel),
+        as_of=as_of,
+        horizon_months=months,
         monthly_discount=monthly_discount,
     )
     summary = customer_summary(workspace, as_of)
@@ -138,8 +143,9 @@ def fit_clv(workspace, as_of: date | None = None, *, months: int = 12, monthly_d
     row.repeat_customers = int((summary["x"] > 0).sum())
     if row.customers < MIN_CUSTOMERS or row.repeat_customers < 2:
         row.status = FitStatus.INSUFFICIENT
-        row.message = _("%(n)s customers, %(r)s with repeat purchases: at least %(min)s and 2 are needed.") % {
-            "n": row.customers, "r": row.repeat_customers, "min": MIN_CUSTOMERS}
+        row.message = _(
+            "%(n)s customers, %(r)s with repeat purchases: at least %(min)s and 2 are needed."
+        ) % {"n": row.customers, "r": row.repeat_customers, "min": MIN_CUSTOMERS}
     else:
         try:
             bgnbd, ll = clv.fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
@@ -148,7 +154,11 @@ def fit_clv(workspace, as_of: date | None = None, *, months: int = 12, monthly_d
             row.loglik = ll
             span = int(summary["T"].max() * 7)
             row.calibration = holdout_check(workspace, as_of, max(28, min(182, span // 3)))
-        except (ValueError, FloatingPointError, ZeroDivisionError) as err:  # pragma: no cover - data dependent
+        except (
+            ValueError,
+            FloatingPointError,
+            ZeroDivisionError,
+        ) as err:  # pragma: no cover - data dependent
             row.status = FitStatus.FAILED
             row.message = str(err)[:300]
     row.duration_ms = int((clock.monotonic() - started) * 1000)
@@ -159,15 +169,24 @@ def fit_clv(workspace, as_of: date | None = None, *, months: int = 12, monthly_d
 # --- churn ----------------------------------------------------------------------------------------------
 
 
-def train_churn(workspace, as_of: date | None = None, *, window_days: int = churn_model.WINDOW_DAYS,
-                use_grade: bool = False) -> ChurnModel:
+def train_churn(
+    workspace,
+    as_of: date | None = None,
+    *,
+    window_days: int = churn_model.WINDOW_DAYS,
+    use_grade: bool = False,
+) -> ChurnModel:
     """Validate on a time split (train T1, test T2), then refit at T2 for scoring; store a new version."""
     as_of = as_of or timezone.localdate()
     started = clock.monotonic()
     t1, t2 = churn_model.windows(as_of, window_days)
     row = ChurnModel(
-        workspace=workspace, version=_next_version(ChurnModel), as_of=as_of, window_days=window_days,
-        train_cutoff=t1, test_cutoff=t2,
+        workspace=workspace,
+        version=_next_version(ChurnModel),
+        as_of=as_of,
+        window_days=window_days,
+        train_cutoff=t1,
+        test_cutoff=t2,
     )
     train = churn_model.build_features(workspace, t1, use_grade=use_grade)
     test = churn_model.build_features(workspace, t2, use_grade=use_grade)
@@ -286,8 +305,11 @@ def score(workspace, as_of: date | None = None) -> int:
             .values_list("pk", "grade")
         )
     high_potential = [
-        int(ids[i]) for i in range(n)
-        if np.isfinite(value[i]) and value[i] >= clv_high and (np.isnan(churn_p[i]) or churn_p[i] < threshold / 2)
+        int(ids[i])
+        for i in range(n)
+        if np.isfinite(value[i])
+        and value[i] >= clv_high
+        and (np.isnan(churn_p[i]) or churn_p[i] < threshold / 2)
     ]
     cross = nba.cross_sell_candidates(workspace, high_potential, nba.default_since(as_of))
 
@@ -299,39 +321,73 @@ def score(workspace, as_of: date | None = None) -> int:
 
     suggestions = []
     with transaction.atomic():
-        RecommendedAction.objects.filter(workspace=workspace, status=RecommendedAction.Status.SUGGESTED).delete()
+        RecommendedAction.objects.filter(
+            workspace=workspace, status=RecommendedAction.Status.SUGGESTED
+        ).delete()
         for start in range(0, n, BATCH):
             batch = []
             for i in range(start, min(start + BATCH, n)):
                 account_id = int(ids[i])
                 kind, why, data = nba.recommend(
-                    churn=num(churn_p[i]), threshold=threshold, clv=num(value[i]), clv_high=clv_high,
+                    churn=num(churn_p[i]),
+                    threshold=threshold,
+                    clv=num(value[i]),
+                    clv_high=clv_high,
                     p_alive=num(p_alive[i]),
                     grade_rank=2 if grades.get(account_id) in top_tiers and len(tiers) > 1 else 0,
-                    spend_trend=float(trend[i]), open_complaints=complaints.get(account_id, 0),
-                    top_reason=reasons[i][0]["text"] if reasons[i] else "", cross_sell=cross.get(account_id),
+                    spend_trend=float(trend[i]),
+                    open_complaints=complaints.get(account_id, 0),
+                    top_reason=reasons[i][0]["text"] if reasons[i] else "",
+                    cross_sell=cross.get(account_id),
                 )
                 batch.append(
                     CustomerPrediction(
-                        workspace=workspace, account_id=account_id, expected_purchases=num(expected[i]),
-                        p_alive=num(p_alive[i]), predicted_spend=money(spend[i]), clv=money(value[i]),
-                        churn_probability=num(churn_p[i]), reasons=reasons[i], next_action=kind,
-                        next_action_reason=why[:300], next_action_data=data, computed_at=now,
+                        workspace=workspace,
+                        account_id=account_id,
+                        expected_purchases=num(expected[i]),
+                        p_alive=num(p_alive[i]),
+                        predicted_spend=money(spend[i]),
+                        clv=money(value[i]),
+                        churn_probability=num(churn_p[i]),
+                        reasons=reasons[i],
+                        next_action=kind,
+                        next_action_reason=why[:300],
+                        next_action_data=data,
+                        computed_at=now,
                         clv_version=clv_row.version if clv_row else None,
                         churn_version=churn_row.version if churn_row else None,
                     )
                 )
                 if kind:
                     suggestions.append(
-                        RecommendedAction(workspace=workspace, account_id=account_id, kind=kind, reason=why[:300],
-                                          data=data, churn_probability=num(churn_p[i]))
+                        RecommendedAction(
+                            workspace=workspace,
+                            account_id=account_id,
+                            kind=kind,
+                            reason=why[:300],
+                            data=data,
+                            churn_probability=num(churn_p[i]),
+                        )
                     )
             CustomerPrediction.objects.bulk_create(
-                batch, batch_size=BATCH, update_conflicts=True, unique_fields=["account"],
+                batch,
+                batch_size=BATCH,
+                update_conflicts=True,
+                unique_fields=["account"],
                 update_fields=[
-                    "expected_purchases", "p_alive", "predicted_spend", "clv", "churn_probability", "reasons",
-                    "next_action", "next_action_reason", "next_action_data", "computed_at", "clv_version",
-                    "churn_version", "updated_at",
+                    "expected_purchases",
+                    "p_alive",
+                    "predicted_spend",
+                    "clv",
+                    "churn_probability",
+                    "reasons",
+                    "next_action",
+                    "next_action_reason",
+                    "next_action_data",
+                    "computed_at",
+                    "clv_version",
+                    "churn_version",
+                    "updated_at",
                 ],
             )
         RecommendedAction.objects.bulk_create(suggestions, batch_size=BATCH)
@@ -374,15 +430,20 @@ def take_action(actor: Actor, account) -> RecommendedAction:
     if action is None:
         raise Conflict(_("There is no recommended action for this account right now."))
     assignee = actor.user.pk
-    if account.owner_id and Membership.objects.filter(
-        workspace=actor.workspace, user_id=account.owner_id, is_active=True
-    ).exists():
+    if (
+        account.owner_id
+        and Membership.objects.filter(
+            workspace=actor.workspace, user_id=account.owner_id, is_active=True
+        ).exists()
+    ):
         assignee = account.owner_id
     product = ""
     if action.kind == RecommendedAction.Kind.CROSS_SELL:
         from kehu.commerce.models import Product
 
-        product = Product.objects.filter(pk=action.data.get("product_id")).values_list("name", flat=True).first()
+        product = (
+            Product.objects.filter(pk=action.data.get("product_id")).values_list("name", flat=True).first()
+        )
     title = TASK_TITLES[action.kind]() % {"account": account.name, "product": product or "?"}
     urgent = action.kind in (RecommendedAction.Kind.ESCALATE, RecommendedAction.Kind.VISIT)
     task = create_task(
@@ -396,9 +457,14 @@ def take_action(actor: Actor, account) -> RecommendedAction:
         record_id=account.pk,
     )
     update_record(
-        actor, action,
-        {"status": RecommendedAction.Status.TAKEN, "task": task, "decided_at": timezone.now(),
-         "decided_by_id": actor.user.pk},
+        actor,
+        action,
+        {
+            "status": RecommendedAction.Status.TAKEN,
+            "task": task,
+            "decided_at": timezone.now(),
+            "decided_by_id": actor.user.pk,
+        },
     )
     return action
 
@@ -410,14 +476,19 @@ def dismiss_action(actor: Actor, account) -> RecommendedAction:
     if action is None:
         raise Conflict(_("There is no recommended action for this account right now."))
     update_record(
-        actor, action,
-        {"status": RecommendedAction.Status.DISMISSED, "decided_at": timezone.now(), "decided_by_id": actor.user.pk},
+        actor,
+        action,
+        {
+            "status": RecommendedAction.Status.DISMISSED,
+            "decided_at": timezone.now(),
+            "decided_by_id": actor.user.pk,
+        },
     )
     return action
 
 
 def measure_outcomes(workspace, today: date | None = None) -> int:
-    """Decided actions: 'ordered' once the account orders within 60 days after, 'no order' when 60 days pass."""
+    """Decided actions: 'ordered' once the account orders within 60 days, 'no order' when 60 days pass."""
     from kehu.commerce.models import Order
     from kehu.commerce.services import REVENUE_STATUSES
 
@@ -429,8 +500,11 @@ def measure_outcomes(workspace, today: date | None = None) -> int:
     for action in pending.iterator(chunk_size=2000):
         start = timezone.localtime(action.decided_at).date()
         ordered = Order.objects.filter(
-            workspace=workspace, account_id=action.account_id, status__in=REVENUE_STATUSES,
-            order_date__gte=start, order_date__lte=start + timedelta(days=OUTCOME_DAYS),
+            workspace=workspace,
+            account_id=action.account_id,
+            status__in=REVENUE_STATUSES,
+            order_date__gte=start,
+            order_date__lte=start + timedelta(days=OUTCOME_DAYS),
         ).exists()
         if ordered:
             outcome = RecommendedAction.Outcome.ORDERED
@@ -459,7 +533,10 @@ def action_summary(workspace) -> dict:
 
     def line(status: str) -> dict:
         by = counts.get(status, {})
-        ordered, no = by.get(RecommendedAction.Outcome.ORDERED, 0), by.get(RecommendedAction.Outcome.NO_ORDER, 0)
+        ordered, no = (
+            by.get(RecommendedAction.Outcome.ORDERED, 0),
+            by.get(RecommendedAction.Outcome.NO_ORDER, 0),
+        )
         return {
             "count": sum(by.values()),
             "ordered": ordered,
@@ -473,4 +550,3 @@ def action_summary(workspace) -> dict:
         "taken": line(RecommendedAction.Status.TAKEN),
         "dismissed": line(RecommendedAction.Status.DISMISSED),
     }
-

@@ -36,7 +36,9 @@ def _aware(day: date, hour: int = 10) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour)))
 
 
-def simulate(rng: random.Random, start: date, end: date) -> tuple[list[tuple[date, float]], list[date], list[date]]:
+def simulate(
+    rng: random.Random, start: date, end: date
+) -> tuple[list[tuple[date, float]], list[date], list[date]]:
     """One account's (orders [(day, amount)], interaction days, complaint days) between start and end."""
     horizon = (end - start).days
     u = rng.gauss(0, 1)
@@ -73,14 +75,15 @@ def simulate(rng: random.Random, start: date, end: date) -> tuple[list[tuple[dat
 
 
 @transaction.atomic
-def generate(workspace, *, accounts: int = 400, end: date | None = None, seed: int = 7, owner=None,
-             prefix: str = "SYN") -> Plan:
+def generate(
+    workspace, *, accounts: int = 400, end: date | None = None, seed: int = 7, owner=None, prefix: str = "SYN"
+) -> Plan:
     """Create ``accounts`` accounts with their orders, interactions and complaints up to ``end``."""
     from kehu.activities.models import Activity, ActivityLink
     from kehu.commerce.models import Feedback, Order
     from kehu.customers.models import Account
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- reproducible test data, not secrets
     end = end or timezone.localdate()
     start = end - timedelta(days=HISTORY_DAYS)
     currency = getattr(workspace, "base_currency", "") or "CNY"
@@ -113,17 +116,42 @@ def generate(workspace, *, accounts: int = 400, end: date | None = None, seed: i
                 )
             )
         for day in talks:
-            activities.append((account, Activity(workspace=workspace, kind="call", owner=owner,
-                                                 occurred_at=_aware(day), subject="Check-in")))
+            activities.append(
+                (
+                    account,
+                    Activity(
+                        workspace=workspace,
+                        kind="call",
+                        owner=owner,
+                        occurred_at=_aware(day),
+                        subject="Check-in",
+                    ),
+                )
+            )
         for day in complained:
-            complaints.append(Feedback(workspace=workspace, account=account, owner=owner,
-                                       kind=Feedback.Kind.COMPLAINT, rating=rng.choice((1, 2)),
-                                       received_at=_aware(day)))
+            complaints.append(
+                Feedback(
+                    workspace=workspace,
+                    account=account,
+                    owner=owner,
+                    kind=Feedback.Kind.COMPLAINT,
+                    rating=rng.choice((1, 2)),
+                    received_at=_aware(day),
+                )
+            )
     Order.objects.bulk_create(orders, batch_size=5000)
     Activity.objects.bulk_create([a for _account, a in activities], batch_size=5000)
     for account, activity in activities:
-        links.append(ActivityLink(workspace=workspace, activity=activity, object_type=Account.object_type,
-                                  object_id=account.pk, occurred_at=activity.occurred_at, kind=activity.kind))
+        links.append(
+            ActivityLink(
+                workspace=workspace,
+                activity=activity,
+                object_type=Account.object_type,
+                object_id=account.pk,
+                occurred_at=activity.occurred_at,
+                kind=activity.kind,
+            )
+        )
     ActivityLink.objects.bulk_create(links, batch_size=5000)
     Feedback.objects.bulk_create(complaints, batch_size=5000)
     return Plan(len(made), len(orders), len(activities), len(complaints))

@@ -65,12 +65,20 @@ def test_features_ignore_everything_from_the_cutoff_on(tenant, history):
         sample = Order.objects.filter(account_id=account_id).first()
         for offset in (0, 5, 40):
             Order.objects.create(
-                workspace=tenant.workspace, account_id=account_id, number=f"LATE-{offset}",
-                order_date=cutoff + timedelta(days=offset), status=Order.Status.CONFIRMED,
-                currency=sample.currency, total_amount=Decimal("999"), base_total_amount=Decimal("999"),
+                workspace=tenant.workspace,
+                account_id=account_id,
+                number=f"LATE-{offset}",
+                order_date=cutoff + timedelta(days=offset),
+                status=Order.Status.CONFIRMED,
+                currency=sample.currency,
+                total_amount=Decimal("999"),
+                base_total_amount=Decimal("999"),
             )
         Feedback.objects.create(
-            workspace=tenant.workspace, account_id=account_id, kind=Feedback.Kind.COMPLAINT, rating=1,
+            workspace=tenant.workspace,
+            account_id=account_id,
+            kind=Feedback.Kind.COMPLAINT,
+            rating=1,
             received_at=synthetic._aware(cutoff),
         )
         after = churn.build_features(tenant.workspace, cutoff)
