@@ -6,7 +6,7 @@ and call services."""
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -176,14 +176,14 @@ def _suggestions(request, ticket: Ticket) -> list[dict]:
     if not request.actor.can("view", Article.object_type):
         return []
     hits = suggest_for_ticket(request.workspace, ticket.subject, ticket.description)
-    out = []
-    for hit in hits:
-        try:
-            url = reverse("knowledge:article-detail", args=[hit.article.pk])
-        except NoReverseMatch:
-            url = ""
-        out.append({"article": hit.article, "url": url, "score": hit.score})
-    return out
+    return [
+        {
+            "article": hit.article,
+            "url": reverse("knowledge:detail", args=[hit.article.pk]),
+            "score": hit.score,
+        }
+        for hit in hits
+    ]
 
 
 def _detail_context(request, ticket: Ticket, reply_form=None) -> dict:

@@ -271,3 +271,25 @@ def test_support_form_honeypot_and_rate_limit(tenant, settings):
 def test_list_renders_for_roles(tenant, role):
     open_many(tenant, 1)
     assert tenant.web_client(role).get("/tickets/").status_code == 200
+
+
+def test_detail_suggests_knowledge_base_articles(tenant):
+    from kehu.knowledge import services as knowledge
+
+    with tenant.scope():
+        article = knowledge.create_article(
+            tenant.actors["owner"],
+            title="打印机驱动安装指南",
+            body="如何安装打印机驱动：下载驱动，重启电脑。",
+            status="published",
+            language="zh-hans",
+        )
+        ticket = services.open_ticket(
+            tenant.actors["service"],
+            subject="打印机驱动安装失败",
+            description="安装驱动时报错",
+            channel="email",
+        )
+    html = tenant.web_client("service").get(f"/tickets/{ticket.pk}/").content.decode()
+    box = html[html.index('id="ticket-suggestions"') :]
+    assert f"/knowledge/{article.pk}/" in box and "打印机驱动安装指南" in box
