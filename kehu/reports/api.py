@@ -37,7 +37,8 @@ class ReportIn(InputSchema):
     object_type: str = Field(..., description="A listed record type, e.g. customers.account, commerce.order")
     definition: dict = Field(
         default_factory=dict,
-        description='{"filters": <list filter spec>, "group_by": [{"field": "grade"}, {"field": "created_at", '
+        description='{"filters": <list filter spec>, "group_by": [{"field": "grade"}, '
+        '{"field": "created_at", '
         '"bucket": "month"}], "aggregates": [{"fn": "count"}, {"fn": "sum", "field": "total_amount"}], '
         '"date_field": "created_at", "sort": "value_desc|value_asc|group", "limit": 50}',
     )
@@ -95,7 +96,13 @@ def report_field_list(request: HttpRequest):
             "object_type": c.object_type,
             "label": str(c.label),
             "fields": [
-                {"name": f.name, "label": str(f.label), "kind": f.kind, "numeric": f.numeric, "dated": f.dated}
+                {
+                    "name": f.name,
+                    "label": str(f.label),
+                    "kind": f.kind,
+                    "numeric": f.numeric,
+                    "dated": f.dated,
+                }
                 for f in report_fields(actor, c.object_type).values()
             ],
         }
@@ -121,7 +128,9 @@ def get_report(request: HttpRequest, report_id: int):
 @router.patch("/reports/{report_id}", response=ReportOut, summary="Change a report (owner)")
 def update_report(request: HttpRequest, report_id: int, payload: ReportPatch):
     actor = actor_of(request)
-    return services.update_report(actor, services.get_report(actor, report_id), **payload.dict(exclude_unset=True))
+    return services.update_report(
+        actor, services.get_report(actor, report_id), **payload.dict(exclude_unset=True)
+    )
 
 
 @router.delete("/reports/{report_id}", response={204: None}, summary="Delete a report (owner)")
@@ -134,12 +143,15 @@ def delete_report(request: HttpRequest, report_id: int):
 @router.get("/reports/{report_id}/run", response=RunOut, summary="Run a report: its grouped rows")
 def run_report(request: HttpRequest, report_id: int, filters: Query[RunFilters]):
     actor = actor_of(request)
-    result = services.run_report(actor, services.get_report(actor, report_id), start=filters.start, end=filters.end)
+    result = services.run_report(
+        actor, services.get_report(actor, report_id), start=filters.start, end=filters.end
+    )
     return {
         "dimensions": result.dimensions,
         "measures": result.measures,
         "rows": [
-            {"keys": [_key(k) for k in r.keys], "labels": list(r.labels), "values": r.values} for r in result.rows
+            {"keys": [_key(k) for k in r.keys], "labels": list(r.labels), "values": r.values}
+            for r in result.rows
         ],
         "truncated": result.truncated,
     }
@@ -185,7 +197,9 @@ class DashboardPatch(patch_schema(DashboardIn, "DashboardPatchBase")):  # type: 
 
 class TileIn(InputSchema):
     report_id: int | None = None
-    kind: str = Field("", description="A special tile: kpis_by_month | rfm_grid | clv_distribution | churn_risks")
+    kind: str = Field(
+        "", description="A special tile: kpis_by_month | rfm_grid | clv_distribution | churn_risks"
+    )
     width: int = Field(1, ge=1, le=2)
     title: str = Field("", max_length=120)
 

@@ -121,14 +121,17 @@ def pie_chart(result: Result) -> PieChart:
     for n, (label, value) in enumerate(items):
         sweep = value / total * 2 * math.pi
         if sweep >= 2 * math.pi - 1e-9:  # one slice: a full circle (an arc cannot start where it ends)
-            path = f"M {_n(c - r)} {_n(c)} A {_n(r)} {_n(r)} 0 1 1 {_n(c + r)} {_n(c)} A {_n(r)} {_n(r)} 0 1 1 {_n(c - r)} {_n(c)} Z"
+            half = f"A {_n(r)} {_n(r)} 0 1 1"
+            path = f"M {_n(c - r)} {_n(c)} {half} {_n(c + r)} {_n(c)} {half} {_n(c - r)} {_n(c)} Z"
         else:
             x1, y1 = c + r * math.cos(angle), c + r * math.sin(angle)
             x2, y2 = c + r * math.cos(angle + sweep), c + r * math.sin(angle + sweep)
             large = 1 if sweep > math.pi else 0
             path = f"M {_n(c)} {_n(c)} L {_n(x1)} {_n(y1)} A {_n(r)} {_n(r)} 0 {large} 1 {_n(x2)} {_n(y2)} Z"
         angle += sweep
-        slices.append(Slice(str(label), _text(_plain(value)), path, f"series-{n % SERIES}", f"{value / total:.0%}"))
+        slices.append(
+            Slice(str(label), _text(_plain(value)), path, f"series-{n % SERIES}", f"{value / total:.0%}")
+        )
     return PieChart(slices)
 
 

@@ -41,7 +41,7 @@ SORTS = {
 }
 CHARTS = ("bar", "line", "pie", "funnel", "table")
 MAX_DIMENSIONS = 2
-MAX_AGGREGATES = 4
+MAX_AGGREGATES = 5
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
@@ -112,14 +112,16 @@ def clean_definition(actor: Actor, object_type: str, definition: Any) -> dict:
                 continue
         elif bucket:
             errors.append(
-                FieldError(f"definition.group_by.{i}.bucket", _("Only dates are grouped by period."), "invalid")
+                FieldError(
+                    f"definition.group_by.{i}.bucket", _("Only dates are grouped by period."), "invalid"
+                )
             )
             continue
         out["group_by"].append({"field": f.name, "bucket": bucket} if bucket else {"field": f.name})
 
     aggregates = definition.get("aggregates") or [{"fn": "count"}]
     if not isinstance(aggregates, list) or len(aggregates) > MAX_AGGREGATES:
-        errors.append(FieldError("definition.aggregates", _("At most four values."), "invalid"))
+        errors.append(FieldError("definition.aggregates", _("At most five values."), "invalid"))
         aggregates = []
     out["aggregates"] = []
     for i, item in enumerate(aggregates):
@@ -158,7 +160,8 @@ def clean_definition(actor: Actor, object_type: str, definition: Any) -> dict:
         )
     out["sort"] = sort
     try:
-        limit = int(definition.get("limit") or DEFAULT_LIMIT)
+        raw_limit = definition.get("limit")
+        limit = DEFAULT_LIMIT if raw_limit in (None, "") else int(raw_limit)
     except (TypeError, ValueError):
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
@@ -369,9 +372,7 @@ def run(
         order_of = {k: n for n, k in enumerate(dims[0][0].choices)}
         rows.sort(key=lambda row: order_of.get(row.keys[0], len(order_of)))
     return Result(
-        dimensions=[
-            f"{f.label} ({BUCKETS[b]})" if b else str(f.label) for f, b in dims
-        ],
+        dimensions=[f"{f.label} ({BUCKETS[b]})" if b else str(f.label) for f, b in dims],
         measures=[measure_label(a, fields) for a in aggregates],
         rows=rows,
         dated=[bool(b) for _f, b in dims],

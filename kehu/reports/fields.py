@@ -31,7 +31,16 @@ BUCKETS = {
     "year": _("Year"),
 }
 # Columns that are bookkeeping, not something to report on.
-SKIPPED = {"id", "workspace", "custom", "created_by", "updated_by", "name_pinyin", "name_initials", "search_text"}
+SKIPPED = {
+    "id",
+    "workspace",
+    "custom",
+    "created_by",
+    "updated_by",
+    "name_pinyin",
+    "name_initials",
+    "search_text",
+}
 NUMBER_FIELDS = (models.DecimalField, models.IntegerField, models.FloatField)
 NUMERIC_CUSTOM = {FieldType.NUMBER, FieldType.MONEY, FieldType.PERCENT}
 
@@ -125,7 +134,9 @@ def _model_field(model, f, workspace) -> ReportField | None:
             f.name, label, "relation", path=f.attname, label_path=f"{f.name}__{text}" if text else ""
         )
     if f.choices:
-        return ReportField(f.name, label, "choice", path=f.name, choices={k: str(v) for k, v in f.flatchoices})
+        return ReportField(
+            f.name, label, "choice", path=f.name, choices={k: str(v) for k, v in f.flatchoices}
+        )
     if extra is not None:
         return ReportField(f.name, label, "choice", path=f.name, choices=extra(workspace))
     if isinstance(f, models.BooleanField):

@@ -34,9 +34,15 @@ class Shared(WorkspaceModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
     )
-    sharing = models.CharField(_("shared with"), max_length=10, choices=Sharing.choices, default=Sharing.PRIVATE)
+    sharing = models.CharField(
+        _("shared with"), max_length=10, choices=Sharing.choices, default=Sharing.PRIVATE
+    )
     team = models.ForeignKey(
-        "workspaces.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "workspaces.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("team"),
     )
 

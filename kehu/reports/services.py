@@ -218,9 +218,13 @@ def _clean_dashboard(actor: Actor, values: dict, *, instance: Dashboard | None =
         out["schedule"] = schedule
     if "recipient_ids" in values:
         ids = [int(i) for i in values.get("recipient_ids") or [] if str(i).isdigit()]
-        members = set(Membership.objects.filter(user_id__in=ids, is_active=True).values_list("user_id", flat=True))
+        members = set(
+            Membership.objects.filter(user_id__in=ids, is_active=True).values_list("user_id", flat=True)
+        )
         if set(ids) - members:
-            errors.append(FieldError("recipient_ids", _("Choose members of this workspace."), "invalid_choice"))
+            errors.append(
+                FieldError("recipient_ids", _("Choose members of this workspace."), "invalid_choice")
+            )
         out["recipient_ids"] = sorted(members)
     if errors:
         raise ValidationFailed(errors)
@@ -264,7 +268,13 @@ def tiles_of(dashboard: Dashboard) -> list[Tile]:
 
 
 def add_tile(
-    actor: Actor, dashboard: Dashboard, *, report_id: Any = None, kind: str = "", width: int = 1, title: str = ""
+    actor: Actor,
+    dashboard: Dashboard,
+    *,
+    report_id: Any = None,
+    kind: str = "",
+    width: int = 1,
+    title: str = "",
 ) -> Tile:
     """A report (one the actor may open) or a special tile at the end of the dashboard."""
     from .tiles import SPECIAL_TILES
@@ -276,18 +286,28 @@ def add_tile(
         try:
             report = get_report(actor, report_id)
         except NotFound:
-            raise ValidationFailed([FieldError("report_id", _("Choose one of your reports."), "invalid")]) from None
+            raise ValidationFailed(
+                [FieldError("report_id", _("Choose one of your reports."), "invalid")]
+            ) from None
     elif kind not in SPECIAL_TILES:
         raise ValidationFailed([FieldError("report_id", _("Choose a report."), "required")])
     if dashboard.tiles.count() >= MAX_TILES:
-        raise ValidationFailed([FieldError("report_id", _("A dashboard holds at most %d tiles.") % MAX_TILES)])
+        raise ValidationFailed(
+            [FieldError("report_id", _("A dashboard holds at most %d tiles.") % MAX_TILES)]
+        )
     width = 2 if str(width) == "2" else 1
     with transaction.atomic():
         position = (dashboard.tiles.aggregate(top=Max("position"))["top"] or 0) + 1
         return _create(
             actor,
-            Tile(dashboard=dashboard, report=report, kind="" if report else kind, width=width,
-                 title=title[:120], position=position),
+            Tile(
+                dashboard=dashboard,
+                report=report,
+                kind="" if report else kind,
+                width=width,
+                title=title[:120],
+                position=position,
+            ),
         )
 
 
@@ -305,7 +325,9 @@ def remove_tile(actor: Actor, dashboard: Dashboard, tile_id: Any) -> None:
         _delete(actor, _tile(dashboard, tile_id))
 
 
-def update_tile(actor: Actor, dashboard: Dashboard, tile_id: Any, *, width: Any = None, move: str = "") -> Tile:
+def update_tile(
+    actor: Actor, dashboard: Dashboard, tile_id: Any, *, width: Any = None, move: str = ""
+) -> Tile:
     """Change a tile's width (1 or 2 columns) or move it one place ``up``/``down``."""
     if not can_edit(actor, dashboard):
         raise PermissionDenied(_("Only the dashboard's owner can change it."))
@@ -332,7 +354,9 @@ def reorder_tiles(actor: Actor, dashboard: Dashboard, tile_ids: list) -> None:
     tiles = {t.pk: t for t in tiles_of(dashboard)}
     ids = [int(i) for i in tile_ids if str(i).isdigit()]
     if sorted(ids) != sorted(tiles):
-        raise ValidationFailed([FieldError("tile_ids", _("List every tile of the dashboard once."), "invalid")])
+        raise ValidationFailed(
+            [FieldError("tile_ids", _("List every tile of the dashboard once."), "invalid")]
+        )
     with transaction.atomic():
         for position, pk in enumerate(ids, start=1):
             if tiles[pk].position != position:
@@ -384,8 +408,14 @@ def ensure_customer_value(actor: Actor) -> Dashboard:
             actor,
             Dashboard(owner=owner, sharing=Sharing.WORKSPACE, key=CUSTOMER_VALUE, name=_("Customer value")),
         )
-        layout = [(funnel, "", 1), ("", "kpis_by_month", 1), (grades, "", 1), ("", "rfm_grid", 1),
-                  ("", "clv_distribution", 1), ("", "churn_risks", 1)]
+        layout = [
+            (funnel, "", 1),
+            ("", "kpis_by_month", 1),
+            (grades, "", 1),
+            ("", "rfm_grid", 1),
+            ("", "clv_distribution", 1),
+            ("", "churn_risks", 1),
+        ]
         for position, (item, kind, width) in enumerate(layout, start=1):
             _create(
                 actor,

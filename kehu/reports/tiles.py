@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kehu.customers.models import Account
+from kehu.forecast.periods import today_in
 from kehu.workspaces.access import Actor, visible
 
 
@@ -64,7 +65,7 @@ def kpis_by_month(actor: Actor, start: date | None, end: date | None) -> dict | 
         return None
     compute = _function("kehu.analytics.kpis", "compute_kpis")
     if start is None or end is None:
-        today = date.today()
+        today = today_in(actor.workspace)
         start, end = start or date(today.year - 1, today.month, 1), end or today
     if compute is not None and actor.grant(Account.object_type).scope == "all":
         rows = [
@@ -83,8 +84,11 @@ def kpis_by_month(actor: Actor, start: date | None, end: date | None) -> dict | 
         account_id__in=_accounts(actor), first_order_date__gte=start, first_order_date__lte=end
     )
     rows = (
-        qs.order_by().annotate(month=TruncMonth("first_order_date")).values("month")
-        .annotate(new_customers=Count("id")).order_by("month")
+        qs.order_by()
+        .annotate(month=TruncMonth("first_order_date"))
+        .values("month")
+        .annotate(new_customers=Count("id"))
+        .order_by("month")
     )
     return {"kpi_rows": [{"month": r["month"].strftime("%Y-%m"), **r} for r in rows], "offered": False}
 
@@ -96,7 +100,9 @@ def rfm_grid(actor: Actor, start: date | None, end: date | None) -> dict | None:
         return None
     cells = (
         score.objects.filter(account_id__in=_accounts(actor), r__isnull=False, fm__isnull=False)
-        .order_by().values("r", "fm").annotate(n=Count("id"))
+        .order_by()
+        .values("r", "fm")
+        .annotate(n=Count("id"))
     )
     counts = {(c["r"], c["fm"]): c["n"] for c in cells}
     top = max(counts.values(), default=0) or 1
@@ -105,8 +111,12 @@ def rfm_grid(actor: Actor, start: date | None, end: date | None) -> dict | None:
         for r in range(5, 0, -1)
     ]
     segments = (
-        score.objects.filter(account_id__in=_accounts(actor)).exclude(segment="")
-        .order_by().values("segment").annotate(n=Count("id")).order_by("-n")
+        score.objects.filter(account_id__in=_accounts(actor))
+        .exclude(segment="")
+        .order_by()
+        .values("segment")
+        .annotate(n=Count("id"))
+        .order_by("-n")
     )
     labels = dict(score._meta.get_field("segment").flatchoices)
     return {
@@ -120,7 +130,8 @@ CLV_BINS = 8
 
 
 def clv_distribution(actor: Actor, start: date | None, end: date | None) -> dict | None:
-    """Accounts per CLV band: equal-width bands between the lowest and highest value (two queries)."""
+    """Accounts per CLV band: equal-width bands between the lowest and highest value, counted by one
+    grouped query (``predictions.queries.clv_histogram`` reads every value into Python: slow at 1M)."""
     from kehu.forecast.charts import bars
 
     prediction = _model("predictions.CustomerPrediction")
@@ -138,7 +149,9 @@ def clv_distribution(actor: Actor, start: date | None, end: date | None) -> dict
         default=Value(CLV_BINS - 1),
         output_field=IntegerField(),
     )
-    counts = {r["band"]: r["n"] for r in qs.order_by().annotate(band=band).values("band").annotate(n=Count("id"))}
+    counts = {
+        r["band"]: r["n"] for r in qs.order_by().annotate(band=band).values("band").annotate(n=Count("id"))
+    }
     items = []
     for i in range(CLV_BINS):
         a, b = low + width * i, low + width * (i + 1)
@@ -147,28 +160,15 @@ def clv_distribution(actor: Actor, start: date | None, end: date | None) -> dict
 
 
 def churn_risks(actor: Actor, start: date | None, end: date | None) -> dict | None:
-    """The accounts most likely to leave, with their top reason and next best action."""
-    prediction = _model("predictions.CustomerPrediction")
-    if prediction is None:
+    """The accounts most likely to leave (above the model's threshold), with their top reason and next
+    best action — ``predictions.queries.top_churn_risks``."""
+    offered = _function("kehu.predictions.queries", "top_churn_risks")
+    if offered is None:
         return None
-    rows = (
-        prediction.objects.filter(account_id__in=_accounts(actor), churn_probability__isnull=False)
-        .select_related("account").order_by("-churn_probability", "account_id")[:10]
-    )
-    actions = {}
-    try:
-        actions = dict(prediction._meta.apps.get_model("predictions", "RecommendedAction").Kind.choices)
-    except LookupError:
-        pass
     return {
         "risks": [
-            {
-                "account": p.account,
-                "probability": f"{p.churn_probability:.0%}",
-                "reason": (p.reasons[0].get("text", "") if p.reasons and isinstance(p.reasons[0], dict) else ""),
-                "action": actions.get(p.next_action, p.next_action),
-            }
-            for p in rows
+            {"account": account, "probability": f"{probability:.0%}", "reason": reason, "action": action}
+            for account, probability, reason, action in offered(actor, 10)
         ]
     }
 

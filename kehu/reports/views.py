@@ -133,8 +133,15 @@ def _builder_context(request, object_type: str, definition: dict, values: dict) 
     for n in (1, 2):
         g = group_by[n - 1] if len(group_by) >= n else {}
         a = aggregates[n - 1] if len(aggregates) >= n else {}
-        slots.append({"n": n, "field": g.get("field", ""), "bucket": g.get("bucket", ""),
-                      "fn": a.get("fn", "count" if n == 1 else ""), "agg_field": a.get("field", "")})
+        slots.append(
+            {
+                "n": n,
+                "field": g.get("field", ""),
+                "bucket": g.get("bucket", ""),
+                "fn": a.get("fn", "count" if n == 1 else ""),
+                "agg_field": a.get("field", ""),
+            }
+        )
     return {
         "object_type": object_type,
         "types": types,
@@ -167,12 +174,20 @@ def _builder(request, report=None):
         object_type = types[0].object_type
     if request.method == "POST" or "group_1" in data:
         definition = _posted_definition(data, object_type, actor)
-        values = {"name": data.get("name", ""), "chart": data.get("chart") or Chart.BAR,
-                  "sharing": data.get("sharing") or Sharing.PRIVATE, "description": data.get("description", "")}
+        values = {
+            "name": data.get("name", ""),
+            "chart": data.get("chart") or Chart.BAR,
+            "sharing": data.get("sharing") or Sharing.PRIVATE,
+            "description": data.get("description", ""),
+        }
     elif report is not None:
         definition = report.definition
-        values = {"name": report.name, "chart": report.chart, "sharing": report.sharing,
-                  "description": report.description}
+        values = {
+            "name": report.name,
+            "chart": report.chart,
+            "sharing": report.sharing,
+            "description": report.description,
+        }
     else:
         definition = engine.default_definition(object_type)
         values = {"name": "", "chart": Chart.BAR, "sharing": Sharing.PRIVATE, "description": ""}
@@ -210,7 +225,10 @@ def _preview(actor, object_type: str, definition: dict, chart: str) -> dict:
     try:
         cleaned = engine.clean_definition(actor, object_type, definition)
     except ValidationFailed as failed:
-        return {"problem": "; ".join(f"{d.message}" for d in failed.details), "preview_errors": failed.details}
+        return {
+            "problem": "; ".join(f"{d.message}" for d in failed.details),
+            "preview_errors": failed.details,
+        }
     result = engine.run(actor, object_type, cleaned)
     kind = chart if chart in Chart.values else Chart.BAR
     return {"result": result, "chart": charts.chart_for(kind, result), "chart_kind": kind}
@@ -352,7 +370,9 @@ def dashboard_page(request, pk: int):
                 "reports": list(services.reports_of(actor)),
                 "special_tiles": list(SPECIAL_TILES.values()),
                 "schedules": Dashboard.Schedule.choices,
-                "members": Membership.objects.filter(is_active=True).select_related("user").order_by("user__name"),
+                "members": Membership.objects.filter(is_active=True)
+                .select_related("user")
+                .order_by("user__name"),
                 "recipient_ids": set(dashboard.recipients.values_list("pk", flat=True)),
             }
         )
@@ -369,7 +389,12 @@ def tile(request, pk: int, tile_id: int):
     except Tile.DoesNotExist:
         raise Http404 from None
     start, end = _range(request)
-    context = {"tile": item, "title": _tile_title(item), "dashboard": dashboard, "range_query": request.GET.urlencode()}
+    context = {
+        "tile": item,
+        "title": _tile_title(item),
+        "dashboard": dashboard,
+        "range_query": request.GET.urlencode(),
+    }
     if item.report_id:
         try:
             report = services.get_report(actor, item.report_id)
@@ -401,8 +426,11 @@ def dashboard_edit(request, pk: int):
             value = request.POST.get("item", "")
             kind, _sep, ident = value.partition(":")
             services.add_tile(
-                actor, dashboard, report_id=ident if kind == "report" else None,
-                kind=ident if kind == "special" else "", width=request.POST.get("width", 1),
+                actor,
+                dashboard,
+                report_id=ident if kind == "report" else None,
+                kind=ident if kind == "special" else "",
+                width=request.POST.get("width", 1),
             )
         elif action == "remove":
             services.remove_tile(actor, dashboard, request.POST.get("tile"))
@@ -412,7 +440,9 @@ def dashboard_edit(request, pk: int):
             services.update_tile(actor, dashboard, request.POST.get("tile"), width=request.POST.get("width"))
         elif action == "settings":
             services.update_dashboard(
-                actor, dashboard, name=request.POST.get("name", dashboard.name),
+                actor,
+                dashboard,
+                name=request.POST.get("name", dashboard.name),
                 sharing=request.POST.get("sharing") or dashboard.sharing,
                 schedule=request.POST.get("schedule", ""),
                 recipient_ids=request.POST.getlist("recipients"),

@@ -30,7 +30,10 @@ def data(tenant):
         for actor in tenant.actors.values():
             actor.workspace.time_zone = "Asia/Shanghai"
         FieldDefinition.objects.create(
-            workspace=ws, object_type="customers.account", key="region", label="Region",
+            workspace=ws,
+            object_type="customers.account",
+            key="region",
+            label="Region",
             field_type="single_select",
             options={"choices": [{"value": "n", "label": "North"}, {"value": "s", "label": "South"}]},
         )
@@ -55,8 +58,13 @@ def data(tenant):
             if seats is not None:
                 custom["seats"] = seats
             d.accounts[name] = Account.objects.create(
-                workspace=ws, name=name, owner=owner, grade=grade, lifecycle_stage=stage,
-                created_at=created, custom=custom,
+                workspace=ws,
+                name=name,
+                owner=owner,
+                grade=grade,
+                lifecycle_stage=stage,
+                created_at=created,
+                custom=custom,
             )
         orders = [
             ("o1", "a1", sales, date(2026, 1, 15), "100.00", "paid"),
@@ -67,8 +75,15 @@ def data(tenant):
         ]
         for number, account, owner, day, amount, status in orders:
             Order.objects.create(
-                workspace=ws, number=number, account=d.accounts[account], owner=owner, order_date=day,
-                currency="CNY", total_amount=Decimal(amount), base_total_amount=Decimal(amount), status=status,
+                workspace=ws,
+                number=number,
+                account=d.accounts[account],
+                owner=owner,
+                order_date=day,
+                currency="CNY",
+                total_amount=Decimal(amount),
+                base_total_amount=Decimal(amount),
+                status=status,
             )
     d.tenant = tenant
     return d

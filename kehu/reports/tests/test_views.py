@@ -1,0 +1,240 @@
+"""Pages: builder (save, live preview), report page, exports, dashboards and edit mode, tiles,
+the default customer-value dashboard."""
+
+import csv
+import io
+import re
+
+from openpyxl import load_workbook
+
+from kehu.reports import services
+from kehu.reports.models import Dashboard, Report, Sharing, Tile
+
+BUILD = {
+    "name": "Accounts by grade and month",
+    "object_type": "customers.account",
+    "group_1": "grade",
+    "group_2": "created_at",
+    "bucket_2": "month",
+    "agg_fn_1": "count",
+    "chart": "table",
+    "date_field": "created_at",
+    "sharing": "private",
+    "limit": "50",
+}
+
+
+def test_builder_saves_a_report_and_shows_it(data):
+    client = data.tenant.web_client("sales")
+    assert client.get("/reports/new/").status_code == 200
+    response = client.post("/reports/new/", {**BUILD, "save": "1"})
+    assert response.status_code == 302
+    with data.tenant.scope():
+        report = Report.objects.get(name=BUILD["name"])
+    assert report.owner == data.tenant.users["sales"]
+    assert report.definition["group_by"] == [{"field": "grade"}, {"field": "created_at", "bucket": "month"}]
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="report-chart-table"' in page
+    assert "Strategic" in page and "2026-01" in page
+    assert "Churned" not in page  # the sales rep's own accounts only (a6 is the manager's)
+
+
+def test_builder_errors_stay_on_the_form(data):
+    client = data.tenant.web_client("owner")
+    response = client.post("/reports/new/", {**BUILD, "name": "", "save": "1"})
+    assert response.status_code == 200
+    assert 'id="builder-errors"' in response.content.decode()
+
+
+def test_live_preview_renders_a_chart(data):
+    client = data.tenant.web_client("owner")
+    for chart, marker in (
+        ("bar", "chart-bar"),
+        ("pie", "chart-slice"),
+        ("line", "chart-line"),
+        ("funnel", "report-funnel"),
+    ):
+        html = client.post(
+            "/reports/preview/",
+            {
+                "object_type": "commerce.order",
+                "group_1": "status",
+                "agg_fn_1": "sum",
+                "agg_field_1": "total_amount",
+                "chart": chart,
+            },
+        ).content.decode()
+        assert marker in html, chart
+        assert 'data-png="preview-chart"' in html
+    html = client.post(
+        "/reports/preview/", {"object_type": "commerce.order", "group_1": "nope"}
+    ).content.decode()
+    assert "Unknown field" in html
+
+
+def test_object_type_switch_reloads_the_form_with_its_fields(data):
+    client = data.tenant.web_client("owner")
+    html = client.get(
+        "/reports/new/?object_type=commerce.order&object_type_changed=1", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'value="total_amount"' in html and "<html" not in html
+
+
+def test_exports_csv_and_xlsx(data):
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["owner"],
+            name="=Orders",
+            object_type="commerce.order",
+            definition={
+                "group_by": [{"field": "account"}],
+                "aggregates": [{"fn": "count"}, {"fn": "sum", "field": "total_amount"}],
+                "sort": "value_desc",
+            },
+        )
+        from kehu.customers.models import Account
+
+        Account.objects.filter(name="a1").update(name="=HYPERLINK(1)")
+    client = t.web_client("owner")
+    response = client.get(f"/reports/{report.pk}/export.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Account", "Count", "Sum · Total amount"]
+    assert rows[1] == ["a4", "1", "1000"]
+    assert ["'=HYPERLINK(1)", "2", "400"] in rows  # formula neutralised
+    xlsx = client.get(f"/reports/{report.pk}/export.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == ["Account", "Count", "Sum · Total amount"]
+    assert values[1][0] == "a4" and float(values[1][2]) == 1000
+    assert client.get(f"/reports/{report.pk}/export.pdf").status_code == 404
+
+
+def test_report_pages_of_others_are_404(data):
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["manager"], name="Private", object_type="customers.account", definition={}
+        )
+    client = t.web_client("sales")
+    for url in (f"/reports/{report.pk}/", f"/reports/{report.pk}/export.csv", f"/reports/{report.pk}/edit/"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_customer_value_dashboard_is_created_once_with_six_tiles(data):
+    client = data.tenant.web_client("sales")
+    response = client.get("/reports/customer-value/", follow=True)
+    assert response.status_code == 200
+    client.get("/reports/customer-value/")
+    with data.tenant.scope():
+        dashboard = Dashboard.objects.get(key="customer_value")
+        assert dashboard.owner == data.tenant.users["owner"] and dashboard.sharing == Sharing.WORKSPACE
+        kinds = [t.kind or t.report.name for t in services.tiles_of(dashboard)]
+    assert kinds == [
+        "Lifecycle funnel",
+        "kpis_by_month",
+        "Grade distribution",
+        "rfm_grid",
+        "clv_distribution",
+        "churn_risks",
+    ]
+    html = response.content.decode()
+    tiles = re.findall(r'hx-get="(/reports/dashboards/\d+/tiles/\d+/\?[^"]*)"', html)
+    assert len(tiles) == 6
+    bodies = [client.get(u.replace("&amp;", "&")).content.decode() for u in tiles]
+    assert "report-funnel" in bodies[0] and "Prospect" in bodies[0]
+    assert "chart-slice" in bodies[2] and "Strategic" in bodies[2]
+    for body in bodies[1:2] + bodies[3:]:
+        assert "report-tile" in body
+
+
+def test_tile_query_count_is_fixed(data, django_assert_max_num_queries):
+    t = data.tenant
+    with t.scope():
+        dashboard = services.ensure_customer_value(t.actors["owner"])
+        tile = services.tiles_of(dashboard)[0]
+    client = t.web_client("owner")
+    client.get(f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/")  # warm the session
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/").status_code == 200
+
+
+def test_edit_mode_add_move_resize_remove(data):
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["owner"],
+            name="G",
+            object_type="customers.account",
+            definition={"group_by": [{"field": "grade"}]},
+        )
+    client = t.web_client("owner")
+    response = client.post("/reports/dashboards/new/", {"name": "Mine", "sharing": "private"})
+    did = int(re.search(r"/dashboards/(\d+)/", response["Location"]).group(1))
+    edit = f"/reports/dashboards/{did}/edit/"
+    client.post(edit, {"action": "add", "item": f"report:{report.pk}", "width": "1"})
+    client.post(edit, {"action": "add", "item": "special:churn_risks", "width": "2"})
+    with t.scope():
+        first, second = Tile.objects.filter(dashboard_id=did).order_by("position")
+    client.post(edit, {"action": "down", "tile": first.pk})
+    client.post(edit, {"action": "width", "tile": first.pk, "width": "2"})
+    with t.scope():
+        assert list(
+            Tile.objects.filter(dashboard_id=did).order_by("position").values_list("pk", "width")
+        ) == [(second.pk, 2), (first.pk, 2)]
+    page = client.get(f"/reports/dashboards/{did}/?edit=1").content.decode()
+    assert 'id="add-tile"' in page and 'id="dashboard-settings"' in page
+    client.post(edit, {"action": "remove", "tile": second.pk})
+    client.post(
+        edit,
+        {
+            "action": "settings",
+            "name": "Renamed",
+            "sharing": "workspace",
+            "schedule": "daily",
+            "recipients": [t.users["sales"].pk],
+        },
+    )
+    with t.scope():
+        dashboard = Dashboard.objects.get(pk=did)
+        assert dashboard.name == "Renamed" and dashboard.schedule == "daily"
+        assert list(dashboard.recipients.values_list("pk", flat=True)) == [t.users["sales"].pk]
+        assert list(Tile.objects.filter(dashboard_id=did).values_list("pk", flat=True)) == [first.pk]
+    # Someone else may look at the shared dashboard but not edit it.
+    other = t.web_client("sales")
+    assert other.get(f"/reports/dashboards/{did}/").status_code == 200
+    assert 'id="add-tile"' not in other.get(f"/reports/dashboards/{did}/?edit=1").content.decode()
+    assert other.post(edit, {"action": "remove", "tile": first.pk}).status_code == 403
+
+
+def test_add_to_dashboard_from_the_report_page(data):
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["sales"], name="Mine", object_type="customers.account", definition={}
+        )
+    client = t.web_client("sales")
+    response = client.post(f"/reports/{report.pk}/add-to-dashboard/", {"dashboard": "new", "width": "2"})
+    assert response.status_code == 302
+    with t.scope():
+        tile = Tile.objects.get(report=report)
+        assert tile.width == 2 and tile.dashboard.owner == t.users["sales"]
+
+
+def test_index_lists_reports_and_dashboards(data):
+    t = data.tenant
+    with t.scope():
+        services.create_report(
+            t.actors["owner"],
+            name="Visible",
+            object_type="customers.account",
+            definition={},
+            sharing=Sharing.WORKSPACE,
+        )
+        services.create_report(
+            t.actors["owner"], name="Secret", object_type="customers.account", definition={}
+        )
+    html = t.web_client("sales").get("/reports/").content.decode()
+    assert "Visible" in html and "Secret" not in html
+    assert 'id="nav-reports"' in html
