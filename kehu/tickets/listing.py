@@ -4,6 +4,7 @@ the row's columns), sort keys, bulk actions, the queue's quick tabs, and the glo
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.listviews.registry import BulkAction, Column, ListConfig, ListField, register, stamp_cell
 from kehu.workspaces.access import Actor
@@ -19,11 +20,11 @@ SLA_STATES = (
     ("none", _("No SLA")),
 )
 SLA_LABELS = {
-    "met": _("Met"),
-    "ok": _("On track"),
-    "warning": _("At risk"),
-    "breached": _("Breached"),
-    "paused": _("Paused"),
+    "met": pgettext_lazy("sla badge", "Met"),
+    "ok": pgettext_lazy("sla badge", "On track"),
+    "warning": pgettext_lazy("sla badge", "At risk"),
+    "breached": pgettext_lazy("sla badge", "Breached"),
+    "paused": pgettext_lazy("sla badge", "Paused"),
 }
 SLA_TONES = {
     "met": "badge-success",
