@@ -74,8 +74,9 @@ class RecordPages:
     def list_view(self, request):
         query = request.GET.get("q", "").strip()[:200]
         tag = request.GET.get("tag", "").strip()[:50]
-        records, custom_state = custom_list_state(request, self.query(request.actor, query))
         state = list_state(request, self.model.object_type)  # filters, sort, columns, saved view
+        # The registered list's queryset: higher apps wrap it to join their columns (no query per row).
+        records, custom_state = custom_list_state(request, state.config.queryset(request.actor, query))
         for name in ("tag", "cf_key", "cf_op", "cf_value"):  # kept in "load more" and toolbar links
             if request.GET.get(name):
                 state.explicit[name] = request.GET[name]
