@@ -146,6 +146,7 @@ def seed() -> bool:
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
     from kehu.leads.demo import seed as seed_leads
+    from kehu.predictions.demo import seed as seed_predictions
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.scoring.demo import seed as seed_scoring
     from kehu.tickets.demo import seed as seed_tickets
@@ -165,6 +166,7 @@ def seed() -> bool:
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
     seed_tickets(DEMO_SLUG, SEED + 8)
+    seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
     return True
 
 

@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from kehu.activities import schedule
+from kehu.predictions import schedule as predictions_schedule
 from kehu.quotes import schedule as quotes_schedule
 from kehu.scoring import schedule as scoring_schedule
 from kehu.tickets import schedule as tickets_schedule
@@ -41,6 +42,7 @@ class Command(BaseCommand):
                 count = schedule.tick() + scoring_schedule.tick() + quotes_schedule.tick()
                 count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += escalation_schedule.tick()  # SLA warnings and escalations
+                count += predictions_schedule.tick()  # weekly model refit, nightly scoring
                 count += tickets_schedule.tick()  # auto-close resolved tickets
             except Exception:  # a database hiccup must not end the loop
                 self.stderr.write(_("The scheduler tick failed; retrying at the next one."))
