@@ -76,69 +76,95 @@ def simulate(
 
 @transaction.atomic
 def generate(
-    workspace, *, accounts: int = 400, end: date | None = None, seed: int = 7, owner=None, prefix: str = "SYN"
+    workspace,
+    *,
+    accounts: int = 400,
+    end: date | None = None,
+    seed: int = 7,
+    owner=None,
+    prefix: str = "SYN",
 ) -> Plan:
     """Create ``accounts`` accounts with their orders, interactions and complaints up to ``end``."""
+    from kehu.customers.models import Account
+
+    end = end or timezone.localdate()
+    made = Account.objects.bulk_create(
+        [
+            Account(
+                workspace=workspace,
+                name=f"{prefix} {i:05d}",
+                owner=owner,
+                created_at=_aware(end - timedelta(days=HISTORY_DAYS)),
+            )
+            for i in range(accounts)
+        ],
+        batch_size=2000,
+    )
+    return add_history(workspace, made, end=end, seed=seed, prefix=prefix)
+
+
+@transaction.atomic
+def add_history(
+    workspace, accounts, *, end: date, seed: int = 7, prefix: str = "SYN", interactions: bool = True
+) -> Plan:
+    """Give existing ``accounts`` a generated purchase history (orders; interactions and complaints too)."""
     from kehu.activities.models import Activity, ActivityLink
     from kehu.commerce.models import Feedback, Order
     from kehu.customers.models import Account
 
     rng = random.Random(seed)  # noqa: S311 -- reproducible test data, not secrets
-    end = end or timezone.localdate()
     start = end - timedelta(days=HISTORY_DAYS)
     currency = getattr(workspace, "base_currency", "") or "CNY"
-    made = Account.objects.bulk_create(
-        [
-            Account(workspace=workspace, name=f"{prefix} {i:05d}", owner=owner, created_at=_aware(start))
-            for i in range(accounts)
-        ],
-        batch_size=2000,
-    )
     orders, activities, complaints, links = [], [], [], []
     number = 0
-    for account in made:
+    for account in accounts:
+        owner = account.owner
         bought, talks, complained = simulate(rng, start, end)
         for day, amount in bought:
             number += 1
+            money = Decimal(str(amount))
+            cost = Decimal(str(round(amount * 0.6, 2)))
             orders.append(
                 Order(
                     workspace=workspace,
                     account=account,
                     owner=owner,
+                    team_id=account.team_id,
                     number=f"{prefix}-{number:07d}",
                     order_date=day,
                     status=Order.Status.CONFIRMED,
                     currency=currency,
-                    total_amount=Decimal(str(amount)),
-                    base_total_amount=Decimal(str(amount)),
-                    total_cost=Decimal(str(round(amount * 0.6, 2))),
-                    base_total_cost=Decimal(str(round(amount * 0.6, 2))),
+                    total_amount=money,
+                    base_total_amount=money,
+                    total_cost=cost,
+                    base_total_cost=cost,
                 )
             )
-        for day in talks:
-            activities.append(
-                (
-                    account,
-                    Activity(
+        if interactions:
+            for day in talks:
+                activities.append(
+                    (
+                        account,
+                        Activity(
+                            workspace=workspace,
+                            kind="call",
+                            owner=owner,
+                            occurred_at=_aware(day),
+                            subject="Check-in",
+                        ),
+                    )
+                )
+            for day in complained:
+                complaints.append(
+                    Feedback(
                         workspace=workspace,
-                        kind="call",
+                        account=account,
                         owner=owner,
-                        occurred_at=_aware(day),
-                        subject="Check-in",
-                    ),
+                        kind=Feedback.Kind.COMPLAINT,
+                        rating=rng.choice((1, 2)),
+                        received_at=_aware(day),
+                    )
                 )
-            )
-        for day in complained:
-            complaints.append(
-                Feedback(
-                    workspace=workspace,
-                    account=account,
-                    owner=owner,
-                    kind=Feedback.Kind.COMPLAINT,
-                    rating=rng.choice((1, 2)),
-                    received_at=_aware(day),
-                )
-            )
     Order.objects.bulk_create(orders, batch_size=5000)
     Activity.objects.bulk_create([a for _account, a in activities], batch_size=5000)
     for account, activity in activities:
@@ -154,4 +180,4 @@ def generate(
         )
     ActivityLink.objects.bulk_create(links, batch_size=5000)
     Feedback.objects.bulk_create(complaints, batch_size=5000)
-    return Plan(len(made), len(orders), len(activities), len(complaints))
+    return Plan(len(accounts), len(orders), len(activities), len(complaints))

@@ -103,7 +103,9 @@ def test_sales_sees_only_own_accounts_at_risk(tenant, scored):
     from kehu.predictions.models import CustomerPrediction
 
     with tenant.scope():
-        other = Account.objects.create(workspace=tenant.workspace, name="Not mine", owner=tenant.users["manager"])
+        other = Account.objects.create(
+            workspace=tenant.workspace, name="Not mine", owner=tenant.users["manager"]
+        )
         CustomerPrediction.objects.create(workspace=tenant.workspace, account=other, churn_probability=0.9)
     rows = tenant.api_client("sales").get(f"{BASE}/at-risk").json()
     assert other.pk not in [r["account_id"] for r in rows]

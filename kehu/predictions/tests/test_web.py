@@ -8,7 +8,9 @@ from kehu.predictions.models import RecommendedAction
 
 def test_account_page_shows_the_panel_with_the_task_button(tenant, scored):
     risky, _safe = scored
-    html = tenant.web_client("sales").get(reverse("customers:account-detail", args=[risky.pk])).content.decode()
+    html = (
+        tenant.web_client("sales").get(reverse("customers:account-detail", args=[risky.pk])).content.decode()
+    )
     assert 'id="predictions-panel"' in html and "83%" in html and "Last order 150 days ago" in html
     assert 'id="nba-panel"' in html and "nba-task" in html and "Call by the owner" in html
 
@@ -28,7 +30,11 @@ def test_create_task_button_via_htmx(tenant, scored):
 
 def test_readonly_sees_no_button(tenant, scored):
     risky, _safe = scored
-    html = tenant.web_client("readonly").get(reverse("customers:account-detail", args=[risky.pk])).content.decode()
+    html = (
+        tenant.web_client("readonly")
+        .get(reverse("customers:account-detail", args=[risky.pk]))
+        .content.decode()
+    )
     assert 'id="predictions-panel"' in html and "nba-task" not in html
 
 
@@ -77,5 +83,7 @@ def test_account_list_filter_by_churn_risk(tenant, scored):
 
     spec = {"op": "and", "conditions": [{"field": "churn_risk", "lookup": "gte", "value": 0.5}]}
     f = base64.urlsafe_b64encode(json.dumps(spec).encode()).decode().rstrip("=")
-    html = tenant.web_client("admin").get(reverse("customers:account-list") + f"?all=1&f={f}").content.decode()
+    html = (
+        tenant.web_client("admin").get(reverse("customers:account-list") + f"?all=1&f={f}").content.decode()
+    )
     assert "Risky Ltd" in html and "Safe Ltd" not in html
