@@ -37,7 +37,7 @@ def _aware(day: date, hour: int = 10) -> datetime:
 
 
 def simulate(
-    rng: random.Random, start: date, end: date
+    rng: random.Random, start: date, end: date, pace: float = 1.0
 ) -> tuple[list[tuple[date, float]], list[date], list[date]]:
     """One account's (orders [(day, amount)], interaction days, complaint days) between start and end."""
     horizon = (end - start).days
@@ -45,7 +45,7 @@ def simulate(
     first = start + timedelta(days=rng.randrange(0, max(1, horizon // 2)))
     lifetime = rng.expovariate(1 / (800 * math.exp(0.7 * u)))
     stop = first + timedelta(days=int(lifetime))
-    rate = rng.uniform(1 / 45, 1 / 12)  # orders per day
+    rate = rng.uniform(1 / 45, 1 / 12) * pace  # orders per day
     basket = rng.lognormvariate(math.log(600), 0.5)
     orders: list[tuple[date, float]] = []
     day = first
