@@ -191,6 +191,11 @@ class Row:
     def value(self):
         return self.values[0] if self.values else None
 
+    @property
+    def text(self) -> str:
+        """The values as plain text (the email's text part): "3 / 1,400"."""
+        return " / ".join("—" if v is None else f"{v:,}" for v in self.values)
+
 
 @dataclass
 class Result:

@@ -32,7 +32,8 @@ def test_create_run_update_delete(data):
     assert run.status_code == 200
     rows = {tuple(r["labels"]): r["values"] for r in run.json()["rows"]}
     assert rows == {("Strategic",): [2], ("Important",): [1], ("Ordinary",): [2], ("(empty)",): [1]}
-    assert run.json()["rows"][0]["keys"] == ["strategic"]
+    keys = {r["labels"][0]: r["keys"] for r in run.json()["rows"]}
+    assert keys["Strategic"] == ["strategic"] and keys["(empty)"] == [""]
     changed = patch(api, f"/api/v1/reports/{body['id']}", {"chart": "bar", "sharing": "workspace"})
     assert changed.status_code == 200 and changed.json()["chart"] == "bar"
     assert api.delete(f"/api/v1/reports/{body['id']}").status_code == 204
@@ -63,7 +64,7 @@ def test_invalid_definition_is_a_422_with_paths(data):
         },
     )
     assert bad.status_code == 422
-    fields = {d["field"] for d in bad.json()["details"]}
+    fields = {d["field"] for d in bad.json()["error"]["details"]}
     assert {"name", "definition.group_by.0.field", "chart"} <= fields
 
 

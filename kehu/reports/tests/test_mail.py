@@ -14,6 +14,9 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def _dashboard(t, schedule_kind="daily"):
+    for key in ("owner", "sales"):
+        t.users[key].language = "en"  # the email is in the recipient's language
+        t.users[key].save(update_fields=["language"])
     with t.scope():
         report = services.create_report(
             t.actors["owner"],
