@@ -44,6 +44,18 @@ from .models import (
 )
 
 BATCH = 10_000
+RECENT_DAYS = 30
+# Columns of a score row that change on every run whether or not the figures did.
+SAME_EVERY_RUN = {
+    "workspace_id",
+    "account_id",
+    "run_id",
+    "as_of",
+    "computed_at",
+    "created_at",
+    "updated_at",
+    "recency_days",
+}
 
 # RFM segment of each (R, FM) cell, FM = the average of F and M rounded half up. Rows: R 5 → 1.
 SEGMENT_GRID = {
@@ -250,16 +262,20 @@ class _Run:
     def go(self) -> None:
         with connection.cursor() as cur:
             self.cur = cur
+            self.sql(cur, "SELECT MAX(id) FROM commerce_order WHERE workspace_id = %(ws)s")
+            max_order = cur.fetchone()[0] or 0
             self.create_temp_tables()
             batches = self.batches()
             self.timer.lap("select")
             for lo, hi in batches:
                 self.aggregate(lo, hi)
+            self.analyze("an_stats")
             self.timer.lap("aggregate")
             cuts = self.cuts() if self.refresh else dict(self.last_full.cuts)
             self.timer.lap("cuts")
             for lo, hi in batches:
                 self.score(lo, hi, cuts)
+            self.analyze("an_new")
             self.timer.lap("score")
             for lo, hi in batches:
                 self.history(lo, hi)
@@ -279,6 +295,7 @@ class _Run:
             "accounts": count,
             "accounts_changed": changed,
             "peak_memory_mb": peak_memory_mb(),
+            "max_order_id": max_order,
         }
         run.save(update_fields=["status", "finished_at", "cuts", "accounts", "stats"])
 
@@ -304,6 +321,10 @@ class _Run:
             "grade varchar(30), derived_stage varchar(20), stage varchar(20), manual integer, "
             "next_change_on date, inputs text)"
         )
+
+    def analyze(self, table: str) -> None:
+        """Statistics of a temporary table (autovacuum never analyzes them on PostgreSQL)."""
+        self.cur.execute(f"ANALYZE {table}")
 
     def drop_temp_tables(self) -> None:
         for table in ("an_target", "an_stats", "an_new"):
@@ -334,42 +355,55 @@ class _Run:
             lo = hi
 
     def fill_targets(self) -> None:
-        """The accounts an incremental run recomputes (see the module docstring)."""
+        """The accounts an incremental run recomputes (see the module docstring).
+
+        Each part reads an index: new orders by id (above the last run's highest), edits of records
+        dated in the last ``RECENT_DAYS`` before the watermark by their date index (older edits, rare,
+        wait for the nightly full run), due stage changes by ``next_change_on``, new accounts by
+        ``created_at``. A cleared override sets the derived stage at once (``services``).
+        """
         d, wm = self.d, "%(wm)s"
         scores, overrides = CustomerScore._meta.db_table, LifecycleOverride._meta.db_table
         parts = [
-            f"SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND updated_at > {wm}",
-            "SELECT l.object_id AS account_id FROM activities_activitylink l "
-            "JOIN activities_activity a ON a.id = l.activity_id WHERE l.workspace_id = %(ws)s "
-            f"AND l.object_type = 'customers.account' AND a.updated_at > {wm}",
-            f"SELECT account_id FROM commerce_feedback WHERE workspace_id = %(ws)s AND updated_at > {wm}",
+            "SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND id > %(max_order)s",
+            f"SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND order_date >= "
+            f"{d.date('recent')} AND updated_at > {wm}",
+            "SELECT l.object_id AS account_id FROM activities_activity a "
+            "JOIN activities_activitylink l ON l.activity_id = a.id AND l.object_type = 'customers.account' "
+            f"WHERE a.workspace_id = %(ws)s AND a.occurred_at >= %(recent_ts)s AND a.updated_at > {wm}",
+            "SELECT account_id FROM commerce_feedback WHERE workspace_id = %(ws)s "
+            f"AND received_at >= %(recent_ts)s AND updated_at > {wm}",
             f"SELECT account_id FROM {overrides} WHERE workspace_id = %(ws)s AND updated_at > {wm}",
             # The derived stage changes by the passing of time alone.
-            f"SELECT account_id FROM {scores} WHERE workspace_id = %(ws)s AND next_change_on <= {d.date('asof')}",
-            # Accounts without scores yet (new, or created while the last run ran).
-            "SELECT a.id AS account_id FROM customers_account a WHERE a.workspace_id = %(ws)s AND NOT EXISTS "
-            f"(SELECT 1 FROM {scores} s WHERE s.account_id = a.id)",
-            # Overrides cleared since the last run: the account row still carries the manual stage.
-            f"SELECT s.account_id FROM {scores} s JOIN customers_account a ON a.id = s.account_id "
-            "WHERE s.workspace_id = %(ws)s AND a.lifecycle_stage <> s.derived_stage AND NOT EXISTS "
-            f"(SELECT 1 FROM {overrides} o WHERE o.account_id = s.account_id)",
+            f"SELECT account_id FROM {scores} WHERE workspace_id = %(ws)s AND next_change_on <= "
+            f"{d.date('asof')}",
+            "SELECT id AS account_id FROM customers_account WHERE workspace_id = %(ws)s "
+            f"AND created_at > {wm}",
         ]
         tickets = _table("tickets", "Ticket")
         if tickets:
             parts.append(
                 f"SELECT account_id FROM {tickets} WHERE workspace_id = %(ws)s AND account_id IS NOT NULL "
-                f"AND updated_at > {wm}"
+                f"AND created_at >= %(recent_ts)s AND updated_at > {wm}"
             )
         opportunities = _table("deals", "Opportunity")
         if opportunities and self.c["potential_source"] == "pipeline":
             parts.append(
                 f"SELECT account_id FROM {opportunities} WHERE workspace_id = %(ws)s AND updated_at > {wm}"
             )
+        # Dated RECENT_DAYS before the watermark (or before "as of", when computing for a past date).
+        start = min(self.last_any.watermark, datetime.combine(self.as_of, datetime.min.time(), UTC))
+        recent = start - timedelta(days=RECENT_DAYS)
         self.sql(
             self.cur,
             "INSERT INTO an_target (account_id) SELECT DISTINCT account_id FROM ("
             + " UNION ".join(parts)
             + ") AS t WHERE account_id IS NOT NULL",
+            {
+                "max_order": (self.last_any.stats or {}).get("max_order_id", 0),
+                "recent": recent.date().isoformat(),
+                "recent_ts": self.d.ts(recent),
+            },
         )
 
     # -- step 1 --
@@ -400,7 +434,8 @@ class _Run:
             + " GROUP BY account_id) AS fb ON fb.account_id = a.id"
         )
         joins.append(
-            "LEFT JOIN (SELECT object_id, COUNT(*) AS n FROM activities_activitylink WHERE workspace_id = %(ws)s "
+            "LEFT JOIN (SELECT object_id, COUNT(*) AS n FROM activities_activitylink WHERE workspace_id = "
+            "%(ws)s "
             "AND object_type = 'customers.account' AND kind IN ('visit', 'meeting') "
             "AND occurred_at >= %(ts_start)s AND occurred_at < %(ts_end)s"
             + rng.format(col="object_id")
@@ -425,23 +460,32 @@ class _Run:
             columns.append("COALESCE(op.amount, 0)")
         else:
             columns.append("0")
-        statement = f"""
-            INSERT INTO an_stats (account_id, first_order, last_order, orders, revenue, cost, revenue_w,
-                cost_w, disc_w, rev_h1, rev_h2, last_return, median_gap, tickets, complaints, visits, potential)
-            WITH o AS (
-                SELECT account_id, order_date, base_total_amount AS amount, base_total_cost AS cost,
-                       discount * exchange_rate AS disc, {gap} AS gap
-                FROM commerce_order
-                WHERE workspace_id = %(ws)s AND status IN ({statuses}) AND order_date <= {d.date("asof")}
-                {rng.format(col="account_id")}
-            ), g AS (
+        if d.pg:
+            median_ctes, median_join, median_value = "", "", "agg.median_gap"
+            median_column = ", percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap"
+        else:
+            # The middle one or two gaps by ROW_NUMBER, averaged.
+            median_ctes = """), g AS (
                 SELECT account_id, gap, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY gap) AS rn,
                        COUNT(*) OVER (PARTITION BY account_id) AS cnt
                 FROM o WHERE gap IS NOT NULL
             ), med AS (
                 SELECT account_id, AVG(gap) AS median_gap FROM g
                 WHERE rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2 GROUP BY account_id
-            ), agg AS (
+            """
+            median_join, median_value = "LEFT JOIN med ON med.account_id = a.id", "med.median_gap"
+            median_column = ""
+        statement = f"""
+            INSERT INTO an_stats (account_id, first_order, last_order, orders, revenue, cost, revenue_w,
+                cost_w, disc_w, rev_h1, rev_h2, last_return, median_gap, tickets, complaints, visits,
+                potential)
+            WITH o AS (
+                SELECT account_id, order_date, base_total_amount AS amount, base_total_cost AS cost,
+                       discount * exchange_rate AS disc, {gap} AS gap
+                FROM commerce_order
+                WHERE workspace_id = %(ws)s AND status IN ({statuses}) AND order_date <= {d.date("asof")}
+                {rng.format(col="account_id")}
+            {median_ctes}), agg AS (
                 SELECT account_id, MIN(order_date) AS first_order, MAX(order_date) AS last_order,
                        COUNT(*) AS orders, SUM(amount) AS revenue, SUM(cost) AS cost,
                        SUM(CASE WHEN order_date > {d.date("wstart")} THEN amount ELSE 0 END) AS revenue_w,
@@ -451,15 +495,16 @@ class _Run:
                            THEN amount ELSE 0 END) AS rev_h1,
                        SUM(CASE WHEN order_date > {d.date("wmid")} THEN amount ELSE 0 END) AS rev_h2,
                        MAX(CASE WHEN gap >= {int(c["churn_days"])} THEN order_date END) AS last_return
+                       {median_column}
                 FROM o GROUP BY account_id
             )
             SELECT a.id, agg.first_order, agg.last_order, COALESCE(agg.orders, 0), COALESCE(agg.revenue, 0),
                    COALESCE(agg.cost, 0), COALESCE(agg.revenue_w, 0), COALESCE(agg.cost_w, 0),
                    COALESCE(agg.disc_w, 0), COALESCE(agg.rev_h1, 0), COALESCE(agg.rev_h2, 0),
-                   agg.last_return, med.median_gap, {", ".join(columns)}
+                   agg.last_return, {median_value}, {", ".join(columns)}
             FROM customers_account a
             LEFT JOIN agg ON agg.account_id = a.id
-            LEFT JOIN med ON med.account_id = a.id
+            {median_join}
             {" ".join(joins)}
             WHERE a.workspace_id = %(ws)s {rng.format(col="a.id")}
         """
@@ -607,8 +652,11 @@ class _Run:
             f"{d.floor(threshold)} + 1 - {since_last}",
             f"{churn} - {since_last}",
         ]
-        values = ", ".join(f"({o})" for o in offsets)
-        ahead = f"(SELECT MIN(column1) FROM (VALUES {values}) AS v WHERE column1 > 0)"
+        if d.pg:
+            ahead = "LEAST(" + ", ".join(f"CASE WHEN ({o}) > 0 THEN ({o}) END" for o in offsets) + ")"
+        else:
+            values = ", ".join(f"({o})" for o in offsets)
+            ahead = f"(SELECT MIN(column1) FROM (VALUES {values}) AS v WHERE column1 > 0)"
         serve = (
             f"(s.tickets * {_lit(c['cost_per_ticket'])} + s.complaints * {_lit(c['cost_per_complaint'])}"
             f" + s.visits * {_lit(c['cost_per_visit'])} + s.disc_w)"
@@ -652,7 +700,8 @@ class _Run:
                 hist_margin, revenue_w, margin, disc_w, tickets, complaints, visits, cost_to_serve, profit,
                 value_label, potential, recency, r, f, m, fm, segment, grade_score, grade, derived_stage,
                 stage, manual, next_change_on, inputs)
-            SELECT x.account_id, x.first_order, x.last_order, x.last_return, x.median_gap, x.orders, x.revenue,
+            SELECT x.account_id, x.first_order, x.last_order, x.last_return, x.median_gap, x.orders,
+                x.revenue,
                 x.revenue - x.cost, x.revenue_w, x.revenue_w - x.cost_w, x.disc_w, x.tickets, x.complaints,
                 x.visits, x.serve, x.profit, {label}, x.potential, x.recency, x.r, x.f, x.m, x.fm,
                 CASE WHEN x.r IS NULL THEN '' ELSE {segment} END, x.grade_score, {grade}, x.stage,
@@ -677,32 +726,40 @@ class _Run:
 
     def history(self, lo: int, hi: int) -> None:
         rng = "n.account_id > %(lo)s AND n.account_id <= %(hi)s"
+        on_account = "a.id = n.account_id AND a.id > %(lo)s AND a.id <= %(hi)s"
         extra = {"lo": lo, "hi": hi}
         self.sql(
             self.cur,
-            f"INSERT INTO {LifecycleChange._meta.db_table} (workspace_id, account_id, from_stage, to_stage, at, "
+            f"INSERT INTO {LifecycleChange._meta.db_table} (workspace_id, account_id, from_stage, to_stage, "
+            "at, "
             "as_of, reason, manual, created_at, updated_at) "
             "SELECT %(ws)s, n.account_id, a.lifecycle_stage, n.stage, %(now)s, %(asof)s, '', "
             f"{'false' if self.d.pg else '0'}, %(now)s, %(now)s "
-            f"FROM an_new n JOIN customers_account a ON a.id = n.account_id WHERE {rng} "
+            f"FROM an_new n JOIN customers_account a ON {on_account} WHERE {rng} "
             "AND a.lifecycle_stage <> n.stage",
             extra,
         )
         self.sql(
             self.cur,
-            f"INSERT INTO {GradeChange._meta.db_table} (workspace_id, account_id, from_grade, to_grade, score, at, "
+            f"INSERT INTO {GradeChange._meta.db_table} (workspace_id, account_id, from_grade, to_grade, "
+            "score, at, "
             "created_at, updated_at) SELECT %(ws)s, n.account_id, a.grade, n.grade, n.grade_score, %(now)s, "
             "%(now)s, %(now)s "
-            f"FROM an_new n JOIN customers_account a ON a.id = n.account_id WHERE {rng} AND a.grade <> n.grade",
+            f"FROM an_new n JOIN customers_account a ON {on_account} WHERE {rng} AND a.grade <> n.grade",
             extra,
         )
         self.sql(
             self.cur,
-            f"INSERT INTO {SegmentSnapshot._meta.db_table} (workspace_id, account_id, date, r, f, m, segment, "
-            "created_at, updated_at) SELECT %(ws)s, n.account_id, %(asof)s, n.r, n.f, n.m, n.segment, %(now)s, "
-            f"%(now)s FROM an_new n LEFT JOIN {CustomerScore._meta.db_table} s ON s.account_id = n.account_id "
+            f"INSERT INTO {SegmentSnapshot._meta.db_table} (workspace_id, account_id, date, r, f, m, "
+            "segment, "
+            "created_at, updated_at) SELECT %(ws)s, n.account_id, %(asof)s, n.r, n.f, n.m, n.segment, "
+            "%(now)s, "
+            f"%(now)s FROM an_new n LEFT JOIN {CustomerScore._meta.db_table} s ON s.account_id = "
+            "n.account_id "
+            "AND s.account_id > %(lo)s AND s.account_id <= %(hi)s "
             f"WHERE {rng} AND ((s.id IS NULL AND n.segment <> '') OR (s.id IS NOT NULL AND "
-            "(s.segment <> n.segment OR COALESCE(s.r, 0) <> COALESCE(n.r, 0) OR COALESCE(s.f, 0) <> COALESCE(n.f, 0)"
+            "(s.segment <> n.segment OR COALESCE(s.r, 0) <> COALESCE(n.r, 0) OR COALESCE(s.f, 0) <> "
+            "COALESCE(n.f, 0)"
             " OR COALESCE(s.m, 0) <> COALESCE(n.m, 0)))) AND true "
             "ON CONFLICT (account_id, date) DO UPDATE SET r = excluded.r, f = excluded.f, m = excluded.m, "
             "segment = excluded.segment, updated_at = excluded.updated_at",
@@ -752,13 +809,25 @@ class _Run:
         update = ", ".join(
             f"{k} = excluded.{k}" for k in columns if k not in ("workspace_id", "account_id", "created_at")
         )
+        # A row whose figures did not change is not rewritten (most rows, night after night): its
+        # computed_at stays, and readers take the later of it and the last full run (panels.py). The
+        # days since the last order grow by themselves; they count as a change only with the rest.
+        table = CustomerScore._meta.db_table
+        compared = [k for k in columns if k not in SAME_EVERY_RUN]
+        if self.d.pg:
+            changed = (
+                f"({', '.join(f'{table}.{k}' for k in compared)}) IS DISTINCT FROM "
+                f"({', '.join(f'excluded.{k}' for k in compared)})"
+            )
+        else:
+            changed = "NOT (" + " AND ".join(f"{table}.{k} IS excluded.{k}" for k in compared) + ")"
         extra = {"lo": lo, "hi": hi}
         self.sql(
             self.cur,
-            f"INSERT INTO {CustomerScore._meta.db_table} ({', '.join(columns)}) "
+            f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT {', '.join(columns.values())} FROM an_new n "
             "WHERE n.account_id > %(lo)s AND n.account_id <= %(hi)s "
-            f"ON CONFLICT (account_id) DO UPDATE SET {update}",
+            f"ON CONFLICT (account_id) DO UPDATE SET {update} WHERE {changed}",
             extra,
         )
         # The account row only where the stage or grade differ: a short statement touching few rows.
@@ -766,6 +835,7 @@ class _Run:
             self.cur,
             "UPDATE customers_account SET lifecycle_stage = n.stage, grade = n.grade FROM an_new n "
             "WHERE customers_account.id = n.account_id AND n.account_id > %(lo)s AND n.account_id <= %(hi)s "
+            "AND customers_account.id > %(lo)s AND customers_account.id <= %(hi)s "
             "AND (customers_account.lifecycle_stage <> n.stage OR customers_account.grade <> n.grade)",
             extra,
         )

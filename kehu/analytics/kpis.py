@@ -52,7 +52,10 @@ def periods(kind: str, start: date, end: date) -> list[Period]:
 
 def _month_index(d: Dialect, column: str) -> str:
     if d.pg:
-        return f"(CAST(EXTRACT(YEAR FROM {column}) AS integer) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS integer) - 1)"
+        return (
+            f"(CAST(EXTRACT(YEAR FROM {column}) AS integer) * 12 "
+            f"+ CAST(EXTRACT(MONTH FROM {column}) AS integer) - 1)"
+        )
     return (
         f"(CAST(strftime('%%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%%m', {column}) AS INTEGER) - 1)"
     )
@@ -109,12 +112,14 @@ def compute_kpis(workspace, kind: str, start: date, end: date) -> list[dict]:
                 )
         # First-purchase rate: prospects at the period start and those of them who bought in it.
         cur.execute(
-            f"WITH {_periods_cte(d, items)}, f AS (SELECT account_id, MIN(order_date) AS first FROM commerce_order "
+            f"WITH {_periods_cte(d, items)}, f AS (SELECT account_id, MIN(order_date) AS first FROM "
+            "commerce_order "
             f"WHERE workspace_id = %(ws)s AND status IN ({', '.join(repr(s) for s in COUNTED_STATUSES)}) "
             "GROUP BY account_id) "
             "SELECT per.pstart, COUNT(*), SUM(CASE WHEN f.first < per.pend THEN 1 ELSE 0 END) FROM per "
             "JOIN customers_account a ON a.workspace_id = %(ws)s AND a.created_at < per.pstart "
-            "LEFT JOIN f ON f.account_id = a.id WHERE f.first IS NULL OR f.first >= per.pstart GROUP BY per.pstart",
+            "LEFT JOIN f ON f.account_id = a.id WHERE f.first IS NULL OR f.first >= per.pstart GROUP BY "
+            "per.pstart",
             params,
         )
         for pstart, prospects, first in cur.fetchall():
@@ -126,7 +131,8 @@ def compute_kpis(workspace, kind: str, start: date, end: date) -> list[dict]:
             f"AND {d.add_days('o.d', str(churn))} > per.pstart GROUP BY per.pstart, o.account_id), "
             "ch AS (SELECT per.pstart, o.account_id FROM per JOIN o ON "
             f"(o.nxt IS NULL OR {d.days('o.nxt', 'o.d')} >= {churn}) "
-            f"AND {d.add_days('o.d', str(churn))} >= per.pstart AND {d.add_days('o.d', str(churn))} < per.pend "
+            f"AND {d.add_days('o.d', str(churn))} >= per.pstart AND {d.add_days('o.d', str(churn))} < "
+            "per.pend "
             f"AND {d.add_days('o.d', str(churn))} <= {d.date('today')} GROUP BY per.pstart, o.account_id) "
             "SELECT base.pstart, COUNT(*), COUNT(ch.account_id) FROM base LEFT JOIN ch "
             "ON ch.pstart = base.pstart AND ch.account_id = base.account_id GROUP BY base.pstart",

@@ -13,7 +13,15 @@ from kehu.customers.models import Account
 from kehu.customers.panels import Panel, register_panel
 from kehu.workspaces.access import Actor, visible
 
-from .models import SEGMENTS, VALUE_LABELS, CustomerScore, GradeChange, LifecycleChange, LifecycleOverride
+from .models import (
+    SEGMENTS,
+    VALUE_LABELS,
+    AnalyticsRun,
+    CustomerScore,
+    GradeChange,
+    LifecycleChange,
+    LifecycleOverride,
+)
 
 SEGMENT_LABELS = dict(SEGMENTS)
 VALUE_LABEL_NAMES = dict(VALUE_LABELS)
@@ -89,10 +97,14 @@ def scores_of(account: Account) -> dict:
     if score is None:
         out["rfm"] = out["value"] = None
         return out
-    run = score.run
+    # A full run leaves unchanged rows as they were: its time and date then apply to them too.
+    run, computed_at, as_of = score.run, score.computed_at, score.as_of
+    last_full = AnalyticsRun.objects.filter(kind="full", status="done").order_by("-started_at", "-pk").first()
+    if last_full is not None and last_full.finished_at and last_full.finished_at > computed_at:
+        run, computed_at, as_of = last_full, last_full.finished_at, last_full.as_of
     config = run.config if run else {}
-    out["computed_at"] = score.computed_at.isoformat()
-    out["as_of"] = score.as_of.isoformat()
+    out["computed_at"] = computed_at.isoformat()
+    out["as_of"] = as_of.isoformat()
     out["from"] = {
         "run": run.pk if run else None,
         "run_kind": run.kind if run else "",
@@ -109,7 +121,7 @@ def scores_of(account: Account) -> dict:
         "fm": score.fm,
         "segment": score.segment,
         "segment_label": str(SEGMENT_LABELS.get(score.segment, "")),
-        "recency_days": score.recency_days,
+        "recency_days": (as_of - score.last_order_date).days if score.last_order_date else None,
         "frequency": score.orders,
         "monetary": float(score.historical_value),
         "first_order_date": score.first_order_date.isoformat() if score.first_order_date else None,

@@ -56,7 +56,8 @@ def transitions(workspace, date_a: date, date_b: date) -> dict:
     def at(param: str) -> str:
         day = f"CAST(%({param})s AS date)" if connection.vendor == "postgresql" else f"%({param})s"
         return (
-            f"SELECT s.account_id, s.segment FROM {table} s JOIN (SELECT account_id, MAX(date) AS d FROM {table} "
+            f"SELECT s.account_id, s.segment FROM {table} s JOIN (SELECT account_id, MAX(date) AS d FROM "
+            f"{table} "
             f"WHERE workspace_id = %(ws)s AND date <= {day} GROUP BY account_id) AS l "
             "ON l.account_id = s.account_id AND l.d = s.date WHERE s.workspace_id = %(ws)s"
         )

@@ -23,8 +23,13 @@ def history(book):
     x, y, z = account("X", "2025-10-01"), account("Y", "2025-12-01"), account("Z", "2025-12-01")
     account("Q", "2025-12-01")
     v, u = account("V", "2026-02-15"), account("U", "2025-06-01")
-    for who, days in ((x, ["2025-11-10", "2026-01-05", "2026-01-20", "2026-04-10"]), (y, ["2026-01-15"]),
-                      (z, ["2026-02-10", "2026-02-25"]), (v, ["2026-03-01"]), (u, ["2025-10-01", "2026-03-20"])):
+    for who, days in (
+        (x, ["2025-11-10", "2026-01-05", "2026-01-20", "2026-04-10"]),
+        (y, ["2026-01-15"]),
+        (z, ["2026-02-10", "2026-02-25"]),
+        (v, ["2026-03-01"]),
+        (u, ["2025-10-01", "2026-03-20"]),
+    ):
         for day in days:
             book.order(who, day, 100)
     book.order(y, "2026-02-01", 100, status="cancelled")  # not counted
@@ -35,8 +40,16 @@ def test_monthly_kpis(book):
     history(book)
     rows = {r["period"]: r for r in kpis.compute_kpis(book.ws, "month", date(2026, 1, 1), date(2026, 4, 30))}
     assert list(rows) == ["2026-01", "2026-02", "2026-03", "2026-04"]
-    pick = ("new_customers", "prospects_at_start", "first_purchases", "buyers", "repeat_buyers",
-            "active_at_start", "churned", "won_back")
+    pick = (
+        "new_customers",
+        "prospects_at_start",
+        "first_purchases",
+        "buyers",
+        "repeat_buyers",
+        "active_at_start",
+        "churned",
+        "won_back",
+    )
     got = {key: tuple(rows[key][k] for k in pick) for key in rows}
     assert got == {
         # Jan: new Y. Prospects at 01-01: Y, Z, Q (X and U had ordered; V did not exist) → Y bought: 1/3.

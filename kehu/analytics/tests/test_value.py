@@ -29,14 +29,24 @@ def visit(book, account, day):
     at = datetime.fromisoformat(day).replace(tzinfo=UTC)
     activity = Activity.objects.create(workspace=book.ws, kind="visit", occurred_at=at, subject="拜访")
     ActivityLink.objects.create(
-        workspace=book.ws, activity=activity, object_type="customers.account", object_id=account.pk,
-        occurred_at=at, kind="visit",
+        workspace=book.ws,
+        activity=activity,
+        object_type="customers.account",
+        object_id=account.pk,
+        occurred_at=at,
+        kind="visit",
     )
 
 
 def ticket(book, account, kind, number):
-    return Ticket.objects.create(workspace=book.ws, number=number, subject="问题", account=account, type=kind,
-                                 created_at=datetime(2026, 2, 1, tzinfo=UTC))
+    return Ticket.objects.create(
+        workspace=book.ws,
+        number=number,
+        subject="问题",
+        account=account,
+        type=kind,
+        created_at=datetime(2026, 2, 1, tzinfo=UTC),
+    )
 
 
 def test_profit_and_labels(book):
@@ -50,7 +60,9 @@ def test_profit_and_labels(book):
     book.order(u, "2026-01-10", 500, 300)
     ticket(book, u, "complaint", 1)
     ticket(book, u, "inquiry", 2)
-    Feedback.objects.create(workspace=book.ws, account=u, kind="complaint", received_at=datetime(2026, 3, 1, tzinfo=UTC))
+    Feedback.objects.create(
+        workspace=book.ws, account=u, kind="complaint", received_at=datetime(2026, 3, 1, tzinfo=UTC)
+    )
     engine.compute(book.ws, "full", as_of=AS_OF)
     got = {s.account.name: s for s in CustomerScore.objects.select_related("account")}
     assert (got["G"].margin, got["G"].visits, got["G"].discounts) == (1200, 1, 100)
@@ -62,10 +74,34 @@ def test_profit_and_labels(book):
 
 
 FIELDS = [
-    "first_order_date", "last_order_date", "last_return_date", "median_interval_days", "orders",
-    "historical_value", "historical_margin", "revenue_window", "margin", "discounts", "tickets",
-    "complaints", "visits", "cost_to_serve", "profit", "value_label", "potential", "recency_days", "r", "f",
-    "m", "fm", "segment", "grade_score", "grade", "derived_stage", "next_change_on", "inputs",
+    "first_order_date",
+    "last_order_date",
+    "last_return_date",
+    "median_interval_days",
+    "orders",
+    "historical_value",
+    "historical_margin",
+    "revenue_window",
+    "margin",
+    "discounts",
+    "tickets",
+    "complaints",
+    "visits",
+    "cost_to_serve",
+    "profit",
+    "value_label",
+    "potential",
+    "recency_days",
+    "r",
+    "f",
+    "m",
+    "fm",
+    "segment",
+    "grade_score",
+    "grade",
+    "derived_stage",
+    "next_change_on",
+    "inputs",
 ]
 
 
@@ -105,8 +141,9 @@ def test_incremental_equals_full(book):
     book.order(newcomer, "2026-06-30", 2500, 1000)
     services.set_override(owner, accounts[3].pk, "at_risk", "Complained about delivery")
     visit(book, accounts[5], "2026-06-01")
-    Feedback.objects.create(workspace=book.ws, account=accounts[6], kind="complaint",
-                            received_at=datetime(2026, 6, 2, tzinfo=UTC))
+    Feedback.objects.create(
+        workspace=book.ws, account=accounts[6], kind="complaint", received_at=datetime(2026, 6, 2, tzinfo=UTC)
+    )
     incremental = engine.compute(book.ws, "incremental", as_of=AS_OF)
     assert incremental.kind == "incremental"
     assert incremental.accounts < len(accounts)  # only the changed ones
