@@ -148,6 +148,7 @@ def seed() -> bool:
     from kehu.leads.demo import seed as seed_leads
     from kehu.predictions.demo import seed as seed_predictions
     from kehu.quotes.demo import seed as seed_quotes
+    from kehu.reports.demo import seed as seed_reports
     from kehu.scoring.demo import seed as seed_scoring
     from kehu.tickets.demo import seed as seed_tickets
     from kehu.workspaces.models import Workspace
@@ -167,6 +168,7 @@ def seed() -> bool:
     seed_forecast(DEMO_SLUG, SEED + 6)
     seed_tickets(DEMO_SLUG, SEED + 8)
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
+    seed_reports(DEMO_SLUG)
     return True
 
 
