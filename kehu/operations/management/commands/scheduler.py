@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from kehu.activities import schedule
+from kehu.analytics import schedule as analytics_schedule
 from kehu.predictions import schedule as predictions_schedule
 from kehu.quotes import schedule as quotes_schedule
 from kehu.reports import schedule as reports_schedule
@@ -46,6 +47,7 @@ class Command(BaseCommand):
                 count += predictions_schedule.tick()  # weekly model refit, nightly scoring
                 count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += reports_schedule.tick()  # scheduled dashboard emails
+                count += analytics_schedule.tick()  # nightly full and incremental score recomputes
             except Exception:  # a database hiccup must not end the loop
                 self.stderr.write(_("The scheduler tick failed; retrying at the next one."))
                 if options["once"]:
