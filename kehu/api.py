@@ -18,6 +18,7 @@ from kehu.imports.api import router as imports_router
 from kehu.knowledge.api import router as knowledge_router
 from kehu.leads.api import router as leads_router
 from kehu.listviews.api import router as listviews_router
+from kehu.mailboxes.api import router as mailboxes_router
 from kehu.portability.api import router as portability_router
 from kehu.predictions.api import router as predictions_router
 from kehu.quotes.api import router as quotes_router
@@ -59,5 +60,6 @@ api.add_router("", bot_router)
 api.add_router("", sla_router)
 api.add_router("", analytics_router)
 api.add_router("", tickets_router)
+api.add_router("", mailboxes_router)
 api.add_router("", reports_router)
 api.add_router("", surveys_router)

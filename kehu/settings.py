@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "kehu.knowledge",
     "kehu.sla",
     "kehu.tickets",
+    "kehu.mailboxes",
     "kehu.bot",
     "kehu.surveys",
     "kehu.analytics",

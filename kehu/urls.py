@@ -17,6 +17,7 @@ urlpatterns = [
     path("settings/audit/", include("kehu.audit.urls")),
     path("settings/custom-fields/", include("kehu.customfields.urls")),
     path("settings/lead-scoring/", include("kehu.scoring.urls")),
+    path("settings/mailboxes/", include("kehu.mailboxes.urls")),
     path("settings/sla/", include("kehu.sla.urls")),
     path("lists/", include("kehu.listviews.urls")),
     path("imports/", include("kehu.imports.urls")),

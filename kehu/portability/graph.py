@@ -40,6 +40,8 @@ NOT_REFERENCES: dict[str, str] = {
     "commerce.order.external_id": "the order's id in another system",
     "imports.importjob.file_size": "bytes",
     "deals.stagechange.seconds_in_previous": "a duration",
+    "mailboxes.inboundmail.message_id": "a mail's Message-ID header",
+    "mailboxes.outboundmail.message_id": "a mail's Message-ID header",
 }
 
 

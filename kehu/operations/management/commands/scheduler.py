@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from kehu.activities import schedule
+from kehu.mailboxes import schedule as mailboxes_schedule
 from kehu.analytics import schedule as analytics_schedule
 from kehu.predictions import schedule as predictions_schedule
 from kehu.quotes import schedule as quotes_schedule
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 count = schedule.tick() + scoring_schedule.tick() + quotes_schedule.tick()
                 count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += escalation_schedule.tick()  # SLA warnings and escalations
+                count += mailboxes_schedule.tick()  # IMAP polls, reply mail retries
                 count += predictions_schedule.tick()  # weekly model refit, nightly scoring
                 count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += reports_schedule.tick()  # scheduled dashboard emails
