@@ -143,7 +143,6 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
-    from kehu.analytics.demo import seed as seed_analytics
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
     from kehu.leads.demo import seed as seed_leads
@@ -168,7 +167,6 @@ def seed() -> bool:
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
     seed_tickets(DEMO_SLUG, SEED + 8)
-    seed_analytics(DEMO_SLUG)  # after orders and tickets: scores, grades, lifecycle stages
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
     seed_reports(DEMO_SLUG)
     return True

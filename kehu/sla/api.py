@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, patch_schema
@@ -183,7 +184,7 @@ def preview(request: HttpRequest, calendar_id: int, query: Query[PreviewQuery]):
     actor_of(request)
     if query.start.tzinfo is None or (query.end is not None and query.end.tzinfo is None):
         raise ValidationFailed(
-            [FieldError("start", "Give times with a UTC offset, e.g. 2026-10-09T17:00+08:00")]
+            [FieldError("start", _("Give times with a UTC offset, e.g. 2026-10-09T17:00+08:00."))]
         )
     return services.calendar_preview(
         _calendar(calendar_id), query.start, end=query.end, minutes=query.minutes

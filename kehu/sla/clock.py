@@ -173,7 +173,10 @@ def _special_dates(spec: CalendarSpec, first: date, last: date) -> list[date]:
 
 
 def _seconds_on(spec: CalendarSpec, day: date) -> int:
-    return sum(int((b - a).total_seconds()) for a, b in day_intervals(spec, day))
+    """Open seconds of a local date: wall-clock arithmetic, unless the zone's offset changes that day."""
+    if day in offset_change_dates(spec.time_zone, day.year):
+        return sum(int((b - a).total_seconds()) for a, b in day_intervals(spec, day))
+    return sum(e - s for s, e in spec.hours_on(day)) * 60
 
 
 def _normal_minutes(spec: CalendarSpec, first: date, count: int) -> int:
@@ -303,8 +306,7 @@ def add_business_minutes(spec: CalendarSpec, start: datetime, minutes: int) -> d
             else:
                 weeks //= 2
     for _ in range(MAX_DAYS):
-        special = day in spec.exceptions or day in offset_change_dates(spec.time_zone, day.year)
-        have = _seconds_on(spec, day) if special else spec.weekday_minutes[day.weekday()] * 60
+        have = _seconds_on(spec, day)
         if have >= need:
             reached, _left = _consume_day(spec, day, datetime.min.replace(tzinfo=UTC), need)
             assert reached is not None
