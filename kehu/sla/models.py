@@ -72,10 +72,12 @@ class CalendarException(WorkspaceModel):
     class Meta:
         verbose_name = _("calendar exception")
         verbose_name_plural = _("calendar exceptions")
+        # One exception per date and calendar; its index also serves the calendar's date-range reads.
         constraints = [
-            models.UniqueConstraint(fields=["calendar", "date"], name="sla_exception_unique_date"),
+            models.UniqueConstraint(
+                fields=["workspace", "calendar", "date"], name="sla_exception_ws_unique_date"
+            ),
         ]
-        indexes = [models.Index(fields=["workspace", "calendar", "date"], name="sla_exception_ws_date")]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name or self.get_kind_display()}"

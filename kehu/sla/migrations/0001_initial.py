@@ -8,100 +8,290 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0002_membership_last_used'),
+        ("workspaces", "0002_membership_last_used"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BusinessCalendar',
+            name="BusinessCalendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('time_zone', models.CharField(default='Asia/Shanghai', max_length=60, verbose_name='time zone')),
-                ('weekly_hours', models.JSONField(default=kehu.sla.models.default_weekly_hours, verbose_name='weekly hours')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default calendar')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace', verbose_name='workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "time_zone",
+                    models.CharField(default="Asia/Shanghai", max_length=60, verbose_name="time zone"),
+                ),
+                (
+                    "weekly_hours",
+                    models.JSONField(
+                        default=kehu.sla.models.default_weekly_hours, verbose_name="weekly hours"
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, verbose_name="default calendar")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                        verbose_name="workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'business calendar',
-                'verbose_name_plural': 'business calendars',
+                "verbose_name": "business calendar",
+                "verbose_name_plural": "business calendars",
             },
         ),
         migrations.CreateModel(
-            name='CalendarException',
+            name="CalendarException",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('date', models.DateField(verbose_name='date')),
-                ('kind', models.CharField(choices=[('holiday', 'Holiday (closed)'), ('workday', 'Working day')], default='holiday', max_length=10, verbose_name='kind')),
-                ('name', models.CharField(blank=True, max_length=100, verbose_name='name')),
-                ('hours', models.JSONField(blank=True, default=list, verbose_name='hours')),
-                ('source', models.CharField(blank=True, editable=False, max_length=20, verbose_name='source')),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exceptions', to='sla.businesscalendar', verbose_name='calendar')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace', verbose_name='workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("date", models.DateField(verbose_name="date")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("holiday", "Holiday (closed)"), ("workday", "Working day")],
+                        default="holiday",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="name")),
+                ("hours", models.JSONField(blank=True, default=list, verbose_name="hours")),
+                (
+                    "source",
+                    models.CharField(blank=True, editable=False, max_length=20, verbose_name="source"),
+                ),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exceptions",
+                        to="sla.businesscalendar",
+                        verbose_name="calendar",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                        verbose_name="workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'calendar exception',
-                'verbose_name_plural': 'calendar exceptions',
+                "verbose_name": "calendar exception",
+                "verbose_name_plural": "calendar exceptions",
             },
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('conditions', models.JSONField(blank=True, default=dict, verbose_name='conditions')),
-                ('first_response_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='first response target (business minutes)')),
-                ('resolution_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='resolution target (business minutes)')),
-                ('warn_percent', models.PositiveSmallIntegerField(default=80, verbose_name='warn at (% of the target)')),
-                ('escalation', models.JSONField(blank=True, default=dict, verbose_name='escalation')),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='sla.businesscalendar', verbose_name='calendar')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('notify_users', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='notify users')),
-                ('reassign_to_team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workspaces.team', verbose_name='reassign to team')),
-                ('reassign_to_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reassign to user')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace', verbose_name='workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("conditions", models.JSONField(blank=True, default=dict, verbose_name="conditions")),
+                (
+                    "first_response_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="first response target (business minutes)"
+                    ),
+                ),
+                (
+                    "resolution_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="resolution target (business minutes)"
+                    ),
+                ),
+                (
+                    "warn_percent",
+                    models.PositiveSmallIntegerField(default=80, verbose_name="warn at (% of the target)"),
+                ),
+                ("escalation", models.JSONField(blank=True, default=dict, verbose_name="escalation")),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policies",
+                        to="sla.businesscalendar",
+                        verbose_name="calendar",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "notify_users",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to=settings.AUTH_USER_MODEL, verbose_name="notify users"
+                    ),
+                ),
+                (
+                    "reassign_to_team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="workspaces.team",
+                        verbose_name="reassign to team",
+                    ),
+                ),
+                (
+                    "reassign_to_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reassign to user",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                        verbose_name="workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA policy',
-                'verbose_name_plural': 'SLA policies',
+                "verbose_name": "SLA policy",
+                "verbose_name_plural": "SLA policies",
             },
         ),
         migrations.AddConstraint(
-            model_name='businesscalendar',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='sla_calendar_unique_name'),
+            model_name="businesscalendar",
+            constraint=models.UniqueConstraint(fields=("workspace", "name"), name="sla_calendar_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='businesscalendar',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('workspace',), name='sla_calendar_one_default'),
+            model_name="businesscalendar",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("workspace",),
+                name="sla_calendar_one_default",
+            ),
         ),
         migrations.AddIndex(
-            model_name='calendarexception',
-            index=models.Index(fields=['workspace', 'calendar', 'date'], name='sla_exception_ws_date'),
+            model_name="calendarexception",
+            index=models.Index(fields=["workspace", "calendar", "date"], name="sla_exception_ws_date"),
         ),
         migrations.AddConstraint(
-            model_name='calendarexception',
-            constraint=models.UniqueConstraint(fields=('calendar', 'date'), name='sla_exception_unique_date'),
+            model_name="calendarexception",
+            constraint=models.UniqueConstraint(fields=("calendar", "date"), name="sla_exception_unique_date"),
         ),
         migrations.AddIndex(
-            model_name='slapolicy',
-            index=models.Index(fields=['workspace', 'active', 'position'], name='sla_policy_ws_order'),
+            model_name="slapolicy",
+            index=models.Index(fields=["workspace", "active", "position"], name="sla_policy_ws_order"),
         ),
     ]
