@@ -21,7 +21,7 @@ HUMAN_REQUEST = re.compile(
 
 
 def threshold() -> float:
-    return float(getattr(settings, "BOT_ANSWER_THRESHOLD", 0.50))
+    return float(getattr(settings, "BOT_ANSWER_THRESHOLD", 0.92))  # benchmarks/bot.py chose it
 
 
 def clarify_floor() -> float:
