@@ -49,6 +49,7 @@ FEATURES = [
     "complaints_180d",
     "satisfaction",
     "has_satisfaction",
+    "negative_comments_365d",
     "grade_rank",
 ]
 
@@ -222,6 +223,36 @@ def build_features(workspace, cutoff: date, *, use_grade: bool = False) -> Featu
                 pair = ratings.setdefault(account_id, [0.0, 0.0])
                 pair[0] += float(total)
                 pair[1] += float(count)
+    negative: dict[int, float] = {}
+    Response = _model("surveys", "SurveyResponse")
+    if Response is not None and _has_fields(
+        Response, "account", "answered_at", "kind", "score", "sentiment", "ticket"
+    ):
+        responses = Response.objects.filter(
+            workspace=workspace,
+            account__isnull=False,
+            answered_at__lt=_aware(c),
+            answered_at__gte=_aware(c - timedelta(days=ACTIVE_DAYS)),
+        )
+        # CSAT answered about a ticket is already the ticket's satisfaction: only the others count here.
+        for account_id, total, count in (
+            responses.filter(kind="csat", ticket__isnull=True)
+            .values("account_id")
+            .annotate(s=Sum("score"), n=Count("id"))
+            .order_by()
+            .values_list("account_id", "s", "n")
+        ):
+            pair = ratings.setdefault(account_id, [0.0, 0.0])
+            pair[0] += float(total)
+            pair[1] += float(count)
+        negative = dict(
+            responses.filter(sentiment="negative")
+            .values("account_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("account_id", "n")
+        )
+    _fill(raw, ids, list(negative.items()), col["negative_comments_365d"])
     _fill(raw, ids, list(tickets.items()), col["tickets_180d"])
     _fill(raw, ids, list(complaints.items()), col["complaints_180d"])
     # Without a rating the customer counts as neutral (3 of 5) and has_satisfaction says so.
@@ -366,6 +397,7 @@ def reason_text(name: str, value: float) -> str:
         "complaints_180d": _("%(v)s complaints in the last 180 days"),
         "satisfaction": _("Average satisfaction %(v)s of 5"),
         "has_satisfaction": _("Has rated us"),
+        "negative_comments_365d": _("%(v)s negative survey comments in the last year"),
         "grade_rank": _("Grade rank %(v)s"),
     }
     if name == "spend_trend":

@@ -102,3 +102,33 @@ def test_reasons_name_the_features_pushing_towards_churn(tenant, history):
     contrib = churn.contributions(result["model"], X)[riskiest]
     assert reasons[riskiest][0]["feature"] == result["model"]["features"][int(np.argmax(contrib))]
     assert reasons[riskiest][0]["text"]
+
+
+def test_tickets_complaints_and_satisfaction_feed_the_features(tenant):
+    """Service tickets count when the tickets app is there: complaints, tickets, satisfaction."""
+    from kehu.customers.models import Account
+    from kehu.tickets.models import Ticket
+
+    ws = tenant.workspace
+    cutoff = date(2026, 3, 1)
+    with tenant.scope():
+        account = Account.objects.create(workspace=ws, name="Served")
+        Order.objects.create(
+            workspace=ws, account=account, number="S-1", order_date=date(2026, 1, 10),
+            status=Order.Status.PAID, currency="CNY", base_total_amount=Decimal("100"),
+        )
+        for number, kind, satisfaction, day in (
+            (1, "complaint", 1, date(2026, 2, 1)),
+            (2, "inquiry", 4, date(2026, 2, 10)),
+            (3, "complaint", None, date(2026, 3, 5)),  # after the cutoff: ignored
+        ):
+            Ticket.objects.create(
+                workspace=ws, number=number, subject=f"T{number}", account=account, type=kind,
+                satisfaction=satisfaction, created_at=synthetic._aware(day),
+            )
+        features = churn.build_features(ws, cutoff)
+    row = dict(zip(features.names, features.raw[0], strict=True))
+    assert row["tickets_180d"] == 2 and row["complaints_180d"] == 1
+    assert row["satisfaction"] == 2.5 and row["has_satisfaction"] == 1
+    assert row["recency_days"] == 50 and row["frequency"] == 1
+    assert row["interactions_90d"] == 0 and row["interaction_recency_days"] == churn.ACTIVE_DAYS
