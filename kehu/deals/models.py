@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_scopes import ScopedManager
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
 
@@ -339,3 +340,34 @@ class StageChange(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class OpenStageTotal(models.Model):
+    """Running totals of the OPEN deals per (stage, owner, team): the board's open-deal column totals.
+
+    Kept by database triggers on ``deals_opportunity`` (migration ``0004``), so every write path —
+    services, ``QuerySet.update``, bulk loads, imports — keeps it exact in the same transaction.
+    The board reads a few hundred of these rows instead of counting 100k+ open deals per request;
+    filters it cannot answer (close dates, search, custom fields) count the deals as before.
+    ``owner_id``/``team_id`` have the deal's names so the same record-scope filter applies.
+    Derived data: not exported (the import's inserts rebuild it).
+    """
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    owner_id = models.BigIntegerField(null=True)
+    team_id = models.BigIntegerField(null=True)
+    deal_count = models.BigIntegerField(default=0)
+    amount_sum = models.DecimalField(max_digits=24, decimal_places=2, default=0, help_text="Σ base_amount")
+    weighted_sum = models.DecimalField(
+        max_digits=28, decimal_places=2, default=0, help_text="Σ base_amount × probability (percent)"
+    )
+
+    objects = ScopedManager(workspace="workspace")
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "pipeline", "stage"], name="open_total_ws_pipeline")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.owner_id}/{self.team_id}: {self.deal_count}"

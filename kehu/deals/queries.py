@@ -30,9 +30,9 @@ from kehu.core.api import encode_cursor, keyset_page
 from kehu.core.errors import FieldError, ValidationFailed
 from kehu.customers.models import Contact
 from kehu.customfields.queries import custom_filter, readable
-from kehu.workspaces.access import Actor, visible
+from kehu.workspaces.access import Actor, scope_filter, visible
 
-from .models import Opportunity, OpportunityContact, Pipeline, Stage, StageChange
+from .models import OpenStageTotal, Opportunity, OpportunityContact, Pipeline, Stage, StageChange
 
 CARD_PAGE = 20
 CARD_ORDERING = "-updated_at"
@@ -150,12 +150,31 @@ def board_records(actor: Actor, pipeline: Pipeline, filters: BoardFilters) -> Qu
     return qs
 
 
-def column_totals(records: QuerySet[Opportunity], closed_since=None) -> dict[int, dict]:
+def open_totals(actor: Actor, pipeline: Pipeline, filters: BoardFilters) -> QuerySet[OpenStageTotal] | None:
+    """The running totals rows that answer the open part of the board's totals, or None when the
+    filters need the deals themselves (close dates, search, custom fields)."""
+    if filters.close_from or filters.close_to or filters.custom or filters.q.strip():
+        return None
+    qs = OpenStageTotal.objects.filter(pipeline=pipeline)
+    condition = scope_filter(actor, Opportunity.object_type)  # the deals' own record scope
+    if condition is not None:
+        qs = qs.filter(condition)
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.team_id:
+        qs = qs.filter(team_id=filters.team_id)
+    return qs
+
+
+def column_totals(
+    records: QuerySet[Opportunity], closed_since=None, open_rows: QuerySet[OpenStageTotal] | None = None
+) -> dict[int, dict]:
     """Count, amount and weighted amount (base currency) per stage: one query.
 
     ``closed_since`` (from ``BoardFilters.closed_since``) bounds the closed deals by ``closed_at``, so
     each part is one index range read index-only (an OR of both makes PostgreSQL combine bitmaps and
-    read the table rows).
+    read the table rows). ``open_rows`` (from ``open_totals``) sums the open deals' running totals
+    instead of counting the deals.
     """
     weighted = ExpressionWrapper(F("base_amount") * F("probability"), output_field=DecimalField())
 
@@ -170,7 +189,15 @@ def column_totals(records: QuerySet[Opportunity], closed_since=None) -> dict[int
     closed = records.filter(status__in=(Opportunity.Status.WON, Opportunity.Status.LOST))
     if closed_since is not None:
         closed = closed.filter(closed_at__gte=closed_since)
-    rows = per_stage(records.filter(status=Opportunity.Status.OPEN)).union(per_stage(closed), all=True)
+    if open_rows is None:
+        open_part = per_stage(records.filter(status=Opportunity.Status.OPEN))
+    else:
+        open_part = (
+            open_rows.order_by()
+            .values("stage_id")
+            .annotate(count=Sum("deal_count"), amount=Sum("amount_sum"), weighted=Sum("weighted_sum"))
+        )
+    rows = open_part.union(per_stage(closed), all=True)
     # A stage is usually in one part only; both when its won/lost flag changed under open deals.
     sums: dict[int, list] = {}
     for row in rows:
@@ -243,11 +270,16 @@ def _first_pages(records: QuerySet[Opportunity], stages: list[Stage], limit: int
 
 
 def board(
-    records: QuerySet[Opportunity], pipeline: Pipeline, limit: int = CARD_PAGE, closed_since=None
+    records: QuerySet[Opportunity],
+    pipeline: Pipeline,
+    limit: int = CARD_PAGE,
+    closed_since=None,
+    open_rows: QuerySet[OpenStageTotal] | None = None,
 ) -> list[Column]:
     """Every column of the pipeline with its totals and first page of cards (``records``: from
-    ``board_records``, optionally narrowed further; ``closed_since``: ``filters.closed_since()``)."""
-    totals = column_totals(records, closed_since)
+    ``board_records``, optionally narrowed further; ``closed_since``: ``filters.closed_since()``;
+    ``open_rows``: ``open_totals(...)`` when ``records`` is narrowed by nothing else)."""
+    totals = column_totals(records, closed_since, open_rows)
     columns = [Column(stage, **totals.get(stage.pk, {})) for stage in stages_of(pipeline)]
     pages = _first_pages(records, [c.stage for c in columns if c.count], limit, closed_since)
     for column in columns:

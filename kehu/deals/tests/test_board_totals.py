@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from kehu.deals import queries, services
-from kehu.deals.models import Opportunity, Stage
+from kehu.deals.models import OpenStageTotal, Opportunity, Stage
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +113,54 @@ def test_column_totals_sum_a_stage_holding_open_and_closed_deals(tenant, deal_se
             queries.board_records(sales, pipeline, filters), filters.closed_since()
         )
         assert totals[stages[75].pk]["count"] == 2 and totals[stages[75].pk]["amount"] == 500
+
+
+def _open_totals_by_hand():
+    """The open deals' totals counted from the deals: {(stage, owner, team): (count, amount, weighted)}."""
+    sums = {}
+    for o in Opportunity.objects.filter(status=Opportunity.Status.OPEN):
+        key = (o.stage_id, o.owner_id, o.team_id)
+        n, amount, weighted = sums.get(key, (0, 0, 0))
+        sums[key] = (n + 1, amount + o.base_amount, weighted + o.base_amount * o.probability)
+    return sums
+
+
+def _open_totals_kept():
+    return {
+        (t.stage_id, t.owner_id, t.team_id): (t.deal_count, t.amount_sum, t.weighted_sum)
+        for t in OpenStageTotal.objects.all()
+        if t.deal_count
+    }
+
+
+def test_open_stage_totals_follow_every_write_path(tenant, deal_setup):
+    """The triggers keep the running totals exact through services, queryset updates and deletes."""
+    stages = deal_setup["stages"]
+    with tenant.scope():
+        sales, admin = tenant.actors["sales"], tenant.actors["admin"]
+        deals = [_deal(sales, deal_setup, name=f"D{i}", amount=100 * (i + 1)) for i in range(6)]
+        _deal(admin, deal_setup, name="A", amount=777)
+        assert _open_totals_kept() == _open_totals_by_hand()
+        services.move_to_stage(sales, deals[0], stages[75])  # stage and probability change
+        services.win(sales, deals[1])  # leaves the open totals
+        services.lose(sales, deals[2], "Price")
+        services.update_opportunity(sales, deals[3], amount=5000)  # amount changes
+        services.update_opportunity(sales, deals[4], next_step="Call")  # nothing summed changes
+        Opportunity.objects.filter(pk=deals[5].pk).update(owner=tenant.users["admin"])  # bypasses services
+        services.delete_opportunity(admin, deals[4])
+        assert _open_totals_kept() == _open_totals_by_hand()
+        services.move_to_stage(sales, Opportunity.objects.get(pk=deals[1].pk), stages[20])  # reopened
+        assert _open_totals_kept() == _open_totals_by_hand()
+        # A fresh count through the board's rollup path equals the deals' own GROUP BY.
+        pipeline = deal_setup["pipeline"]
+        for actor in (admin, sales):
+            filters = queries.BoardFilters()
+            records = queries.board_records(actor, pipeline, filters)
+            rollup = queries.open_totals(actor, pipeline, filters)
+            assert rollup is not None
+            assert queries.column_totals(records, None, rollup) == queries.column_totals(records, None)
+        by_owner = queries.BoardFilters(owner_id=tenant.users["admin"].pk)
+        records = queries.board_records(admin, pipeline, by_owner)
+        rollup = queries.open_totals(admin, pipeline, by_owner)
+        assert queries.column_totals(records, None, rollup) == queries.column_totals(records, None)
+        assert queries.open_totals(admin, pipeline, queries.BoardFilters(q="D")) is None
