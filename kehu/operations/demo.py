@@ -146,6 +146,7 @@ def seed() -> bool:
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
     from kehu.leads.demo import seed as seed_leads
+    from kehu.mailboxes.demo import seed as seed_mailboxes
     from kehu.predictions.demo import seed as seed_predictions
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.reports.demo import seed as seed_reports
@@ -167,6 +168,7 @@ def seed() -> bool:
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
     seed_tickets(DEMO_SLUG, SEED + 8)
+    seed_mailboxes(DEMO_SLUG)  # after the tickets: a mail becomes one more, answered by mail
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
     seed_reports(DEMO_SLUG)
     return True
