@@ -20,6 +20,7 @@ the resolution target may warn and escalate once more (its markers then compare 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -97,7 +98,7 @@ def _warn(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bool
         text = _("Ticket #%(n)s: the %(target)s is due at %(due)s — %(subject)s") % {
             "n": ticket.number,
             "target": _label(target),
-            "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M"),
+            "due": due.astimezone(ZoneInfo(ticket.workspace.time_zone)).strftime("%Y-%m-%d %H:%M"),
             "subject": ticket.subject,
         }
         notify(
