@@ -151,6 +151,7 @@ def seed() -> bool:
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.reports.demo import seed as seed_reports
     from kehu.scoring.demo import seed as seed_scoring
+    from kehu.surveys.demo import seed as seed_surveys
     from kehu.tickets.demo import seed as seed_tickets
     from kehu.workspaces.models import Workspace
 
@@ -168,6 +169,7 @@ def seed() -> bool:
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
     seed_tickets(DEMO_SLUG, SEED + 8)
+    seed_surveys(DEMO_SLUG, SEED + 9)  # after the tickets: CSAT on resolved ones, one NPS survey
     seed_mailboxes(DEMO_SLUG)  # after the tickets: a mail becomes one more, answered by mail
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
     seed_reports(DEMO_SLUG)
