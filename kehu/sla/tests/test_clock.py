@@ -198,8 +198,8 @@ def test_warn_and_due():
 
 
 def test_shift_by_paused():
-    # Paused Mon 17:00 → Tue 10:00 = 120 business minutes; a Tue 11:00 due moves to 13:00 (lunch skipped
-    # after 12:00: 60 until 12:00, 60 from 13:00 → 14:00). Tue 11:00 + 120 = 11–12 (60) + 13–14 (60) → 14:00.
+    # Paused Mon 17:00 → Tue 10:00 = Mon 17–18 (60) + Tue 09–10 (60) = 120 business minutes; a Tue 11:00 due
+    # moves by 120: 11–12 (60), lunch, 13–14 (60) → Tue 14:00.
     moved = clock.shift_by_paused(PLAIN, sh(2026, 11, 24, 11), sh(2026, 11, 23, 17), sh(2026, 11, 24, 10))
     assert moved == sh(2026, 11, 24, 14)
 
