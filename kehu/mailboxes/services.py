@@ -11,6 +11,7 @@ the SMTP conversation happens in a background job (``tasks.deliver_reply``), ret
 on temporary failures, its status kept on the row.
 """
 
+import hashlib
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -248,6 +249,7 @@ def ingest(workspace, raw: bytes, *, mailbox: Mailbox | None = None) -> InboundM
             if mail.is_auto:
                 return _recorded(workspace, mail, mailbox, InboundMail.Outcome.AUTO, note=mail.auto_reason)
             actor = tickets.system_actor(workspace, "mail")
+            mail.body = mail.body[: tickets.MAX_BODY]  # a pasted log must not cost the customer's mail
             attachments = [a.as_dict() for a in mail.attachments]
             ticket = _thread(workspace, mail)
             if ticket is not None:
@@ -280,6 +282,25 @@ def ingest(workspace, raw: bytes, *, mailbox: Mailbox | None = None) -> InboundM
                 # Routing rules come first; the mailbox's queue is the fallback.
                 tickets.assign(actor, ticket, user=ticket.owner_id, team=mailbox.default_team_id)
             return _recorded(workspace, mail, mailbox, InboundMail.Outcome.OPENED, ticket=ticket)
+
+
+def _rejected(workspace, raw: bytes, mailbox: Mailbox, note: str) -> None:
+    """Log a mail that could not be taken in (its headers if they can be read at all)."""
+    try:
+        mail = parsing.parse(raw)
+    except Exception:
+        mail = parsing.ParsedMail(
+            message_id=f"{hashlib.sha256(raw).hexdigest()[:40]}@unreadable.kehu",
+            subject="",
+            sender_email="",
+            sender_name="",
+            to=[],
+            in_reply_to="",
+            references=[],
+            body="",
+        )
+    with scope(workspace=workspace):
+        _recorded(workspace, mail, mailbox, InboundMail.Outcome.REJECTED, note=note)
 
 
 @dataclass
@@ -315,15 +336,7 @@ def poll(mailbox: Mailbox, *, limit: int = POLL_LIMIT) -> PollResult:
                     taken = ingest(workspace, raw, mailbox=mailbox)
                 except Exception as exc:  # one bad mail must not stop the mailbox for good
                     logger.exception("mailbox %s: mail UID %s could not be taken in", mailbox.pk, uid)
-                    with scope(workspace=workspace):
-                        mail = parsing.parse(raw)
-                        _recorded(
-                            workspace,
-                            mail,
-                            mailbox,
-                            InboundMail.Outcome.REJECTED,
-                            note=f"{type(exc).__name__}: {exc}",
-                        )
+                    _rejected(workspace, raw, mailbox, f"UID {uid}: {type(exc).__name__}: {exc}")
                     result.ignored += 1
                 else:
                     if taken.outcome == InboundMail.Outcome.OPENED:

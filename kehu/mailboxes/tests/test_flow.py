@@ -273,3 +273,25 @@ def test_test_connection_counts_the_folder(tenant, imap_server, mailbox):
     with tenant.scope():
         message = services.test_connection(tenant.actors["owner"], mailbox)
     assert "INBOX" in message and "1" in message
+
+
+def test_a_mail_that_fails_is_logged_and_the_poll_goes_on(
+    tenant, imap_server, mailbox, customer, monkeypatch
+):
+    real_open = tickets.open_ticket
+
+    def failing_open(actor, **kwargs):
+        if kwargs["subject"] == "boom":
+            raise RuntimeError("a bug in opening")
+        return real_open(actor, **kwargs)
+
+    monkeypatch.setattr(tickets, "open_ticket", failing_open)
+    imap_server.deliver(mailbox.imap_user, mime_mail(to=mailbox.address, subject="boom"))
+    imap_server.deliver(mailbox.imap_user, mime_mail(to=mailbox.address, subject="正常的邮件"))
+    result = _poll(tenant, mailbox)
+    assert (result.fetched, result.opened, result.ignored) == (2, 1, 1)
+    with tenant.scope():
+        rejected = InboundMail.objects.get(outcome="rejected")
+        assert rejected.subject == "boom" and "a bug in opening" in rejected.note
+        assert Ticket.objects.get().subject == "正常的邮件"
+        assert Mailbox.objects.get(pk=mailbox.pk).last_uid == 2  # not fetched again
