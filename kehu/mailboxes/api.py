@@ -8,11 +8,11 @@ from ninja import Field, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, keyset, patch_schema
 from kehu.core.errors import DomainError, NotFound
-from kehu.workspaces.access import require, require_manager
+from kehu.workspaces.access import access_record, require, require_manager
 
 from . import services
 from .apps import INBOUND_OBJECT_TYPE
-from .models import InboundMail, Mailbox
+from .models import InboundMail, Mailbox, OutboundMail
 from .tasks import poll_mailboxes
 
 router = Router(tags=["mail"])
@@ -127,6 +127,29 @@ def poll_mailbox(request: HttpRequest, mailbox_id: int):
     mailbox = _mailbox(request, mailbox_id)
     poll_mailboxes.enqueue(mailbox.workspace_id, mailbox.pk)
     return Status(202, {"message": _("The mailbox will be checked for new mail in a moment.")})
+
+
+class DeliveryOut(Schema):
+    entry_id: int
+    to: str
+    message_id: str
+    status: str = Field(..., description="queued | sent | retrying | failed")
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str
+
+
+@router.get(
+    "/tickets/{ticket_id}/deliveries",
+    response=list[DeliveryOut],
+    summary="The reply mails of a ticket and their delivery status",
+)
+def ticket_deliveries(request: HttpRequest, ticket_id: int):
+    from kehu.tickets.models import Ticket
+
+    ticket = access_record(actor_of(request), Ticket.objects.all(), ticket_id)
+    return list(OutboundMail.objects.filter(entry__ticket=ticket).order_by("created_at", "pk")[:500])
 
 
 class UnsupportedMedia(DomainError):

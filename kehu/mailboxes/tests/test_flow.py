@@ -295,3 +295,18 @@ def test_a_mail_that_fails_is_logged_and_the_poll_goes_on(
         assert rejected.subject == "boom" and "a bug in opening" in rejected.note
         assert Ticket.objects.get().subject == "正常的邮件"
         assert Mailbox.objects.get(pk=mailbox.pk).last_uid == 2  # not fetched again
+
+
+def test_delivery_status_through_the_api(
+    tenant, other_tenant, imap_server, mailbox, customer, smtp, django_capture_on_commit_callbacks
+):
+    _first_mail(imap_server, mailbox)
+    _poll(tenant, mailbox)
+    with tenant.scope():
+        ticket = Ticket.objects.get()
+    reply = _reply(tenant, ticket, "处理中", django_capture_on_commit_callbacks)
+    response = tenant.api_client("service").get(f"/api/v1/tickets/{ticket.pk}/deliveries")
+    assert response.status_code == 200
+    [item] = response.json()
+    assert (item["entry_id"], item["status"], item["to"]) == (reply.pk, "queued", "zhang.wei@customer.test")
+    assert other_tenant.api_client("owner").get(f"/api/v1/tickets/{ticket.pk}/deliveries").status_code == 404
