@@ -143,8 +143,10 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
+    from kehu.bot.demo import seed as seed_bot
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
+    from kehu.knowledge.demo import seed as seed_knowledge
     from kehu.leads.demo import seed as seed_leads
     from kehu.mailboxes.demo import seed as seed_mailboxes
     from kehu.predictions.demo import seed as seed_predictions
@@ -168,7 +170,9 @@ def seed() -> bool:
     seed_leads(DEMO_SLUG, SEED + 4)
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
+    seed_knowledge(DEMO_SLUG)
     seed_tickets(DEMO_SLUG, SEED + 8)
+    seed_bot(DEMO_SLUG)  # after the tickets: a handover opens one
     seed_surveys(DEMO_SLUG, SEED + 9)  # after the tickets: CSAT on resolved ones, one NPS survey
     seed_mailboxes(DEMO_SLUG)  # after the tickets: a mail becomes one more, answered by mail
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions

@@ -17,14 +17,17 @@ from .articles import CATEGORIES, TOPICS
 from .questions import all_questions, split
 
 
-def load_kb(actor) -> dict[int, str]:
-    """Create the evaluation articles (published, public); article id → topic key."""
+def load_kb(actor, topics: list[str] | None = None) -> dict[int, str]:
+    """Create the evaluation articles (published, public), or those of ``topics``; article id → topic."""
+    chosen = {key: TOPICS[key] for key in topics} if topics else TOPICS
+    used = {category for category, _zh, _en in chosen.values()}
     categories = {
         key: kb.create_category(actor, name=zh, name_en=en, position=i)
         for i, (key, (zh, en)) in enumerate(CATEGORIES.items())
+        if key in used
     }
     topic_of: dict[int, str] = {}
-    for key, (category, zh, en) in TOPICS.items():
+    for key, (category, zh, en) in chosen.items():
         first = None
         for language, (title, body, keywords) in (("zh-hans", zh), ("en", en)):
             article = kb.create_article(
