@@ -12,7 +12,8 @@ incremental recompute.
     python benchmarks/analytics.py run
 
 PostgreSQL (throwaway server): ``scripts/pg-server run -- sh -c '.venv/bin/kehu migrate &&
-.venv/bin/python benchmarks/analytics.py generate --scale 0.1 && .venv/bin/python benchmarks/analytics.py run'``.
+.venv/bin/python benchmarks/analytics.py generate --scale 0.1 &&
+.venv/bin/python benchmarks/analytics.py run'``.
 """
 
 import argparse
@@ -72,16 +73,26 @@ def generate(args) -> None:
         for i in range(n_accounts):
             at = created + timedelta(seconds=i * 86400 * 1500 / n_accounts)
             accounts.add(
-                {**stamp, "id": a0 + i, "created_at": at, "updated_at": at, "owner_id": rng.choice(owners),
-                 "name": f"客户{i:07d}", "kind": "company", "country": "CN", "size": rng.choice(sizes),
-                 "custom": {}}
+                {
+                    **stamp,
+                    "id": a0 + i,
+                    "created_at": at,
+                    "updated_at": at,
+                    "owner_id": rng.choice(owners),
+                    "name": f"客户{i:07d}",
+                    "kind": "company",
+                    "country": "CN",
+                    "size": rng.choice(sizes),
+                    "custom": {},
+                }
             )
             # 20% prospects; the others buy at their own pace from a first order on.
             if rng.random() < 0.2:
                 continue
-            count = max(1, int(rng.expovariate(1 / (per_account / 0.8))))
+            count = max(1, round(rng.expovariate(1 / (per_account / 0.8))))
             first = rng.randrange(span)
-            pace = max(3, int(rng.expovariate(1 / 60)))
+            # Spread the orders over the rest of the span, at an irregular pace.
+            pace = max(1.0, (span - first) / count)
             day = first
             typical = rng.choice([300, 1000, 3000, 10000, 50000])
             for _ in range(count):
@@ -93,13 +104,26 @@ def generate(args) -> None:
                 status = "cancelled" if rng.random() < 0.03 else rng.choice(["confirmed", "paid", "shipped"])
                 moment = datetime.combine(START + timedelta(days=day), datetime.min.time(), UTC)
                 orders.add(
-                    {**stamp, "created_at": moment, "updated_at": moment, "owner_id": rng.choice(owners),
-                     "number": f"SO{number:09d}", "account_id": a0 + i, "order_date": START + timedelta(days=day),
-                     "status": status, "currency": "CNY", "total_amount": amount, "total_cost": cost,
-                     "discount": Decimal(0), "exchange_rate": Decimal(1), "base_total_amount": amount,
-                     "base_total_cost": cost, "custom": {}}
+                    {
+                        **stamp,
+                        "created_at": moment,
+                        "updated_at": moment,
+                        "owner_id": rng.choice(owners),
+                        "number": f"SO{number:09d}",
+                        "account_id": a0 + i,
+                        "order_date": START + timedelta(days=day),
+                        "status": status,
+                        "currency": "CNY",
+                        "total_amount": amount,
+                        "total_cost": cost,
+                        "discount": Decimal(0),
+                        "exchange_rate": Decimal(1),
+                        "base_total_amount": amount,
+                        "base_total_cost": cost,
+                        "custom": {},
+                    }
                 )
-                day += max(1, int(rng.expovariate(1 / pace)))
+                day += max(1, int(rng.uniform(0.2, 1.8) * pace))
             if i and i % 100_000 == 0:
                 print(f"  {i:,} accounts, {number:,} orders", flush=True)
         accounts.flush()
@@ -108,8 +132,11 @@ def generate(args) -> None:
     reset_sequences([Account, Order])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"Generated {accounts.count:,} accounts and {orders.count:,} orders in "
-          f"{time.monotonic() - overall:.0f} s.", flush=True)
+    print(
+        f"Generated {accounts.count:,} accounts and {orders.count:,} orders in "
+        f"{time.monotonic() - overall:.0f} s.",
+        flush=True,
+    )
 
 
 def run(args) -> None:
@@ -151,13 +178,23 @@ def run(args) -> None:
         rng = random.Random(7)
         from kehu.customers.models import Account
 
+        stamp = int(time.time())  # a second run adds its own 1,000 orders
         ids = list(Account.objects.order_by("?").values_list("pk", flat=True)[:1000])
         user = workspace.created_by if hasattr(workspace, "created_by") else None
         del user
         new = [
-            Order(workspace=workspace, number=f"NEW{i:06d}", account_id=ids[i % len(ids)], order_date=AS_OF,
-                  status="confirmed", currency="CNY", total_amount=Decimal(1000), total_cost=Decimal(600),
-                  base_total_amount=Decimal(1000), base_total_cost=Decimal(600))
+            Order(
+                workspace=workspace,
+                number=f"NEW{stamp}-{i:04d}",
+                account_id=ids[i % len(ids)],
+                order_date=AS_OF,
+                status="confirmed",
+                currency="CNY",
+                total_amount=Decimal(1000),
+                total_cost=Decimal(600),
+                base_total_amount=Decimal(1000),
+                base_total_cost=Decimal(600),
+            )
             for i in range(1000)
         ]
         rng.shuffle(new)
@@ -165,8 +202,10 @@ def run(args) -> None:
         started = time.monotonic()
         inc = engine.compute(workspace, "incremental", as_of=AS_OF + timedelta(days=1))
         inc_seconds = time.monotonic() - started
-        print(f"Incremental recompute after 1,000 new orders: {inc_seconds:.2f} s "
-              f"({inc.accounts:,} accounts; target {INCREMENTAL_TARGET:.0f} s)")
+        print(
+            f"Incremental recompute after 1,000 new orders: {inc_seconds:.2f} s "
+            f"({inc.accounts:,} accounts; target {INCREMENTAL_TARGET:.0f} s)"
+        )
         for step, seconds in inc.stats["seconds"].items():
             print(f"  {step:10s} {seconds:8.2f} s")
     load = os.getloadavg()

@@ -675,7 +675,7 @@ class _Run:
             + f" ELSE '{tiers[-1]['key']}' END"
         )
         segment = (
-            "CASE x.r * 10 + x.fm "
+            "CASE x.r * 10 + (x.f + x.m + 1) / 2 "
             + " ".join(
                 f"WHEN {rr * 10 + fm + 1} THEN '{name}'"
                 for rr, row in SEGMENT_GRID.items()
@@ -694,6 +694,9 @@ class _Run:
             | {f"dim_{dim}": f"x.dim_{dim}" for dim in dims}
         )
         target = "" if self.full else " AND s.account_id IN (SELECT account_id FROM an_target)"
+        # Keeps the planner from inlining x's columns into the outer expressions (each would be
+        # evaluated again wherever it is used: the grade score three times, the profit four).
+        fence = "OFFSET 0" if d.pg else "LIMIT -1 OFFSET 0"
         dim_columns = "".join(f", {sql} AS dim_{dim}" for dim, sql in dims.items())
         statement = f"""
             INSERT INTO an_new (account_id, first_order, last_order, last_return, median_gap, orders, revenue,
@@ -703,7 +706,8 @@ class _Run:
             SELECT x.account_id, x.first_order, x.last_order, x.last_return, x.median_gap, x.orders,
                 x.revenue,
                 x.revenue - x.cost, x.revenue_w, x.revenue_w - x.cost_w, x.disc_w, x.tickets, x.complaints,
-                x.visits, x.serve, x.profit, {label}, x.potential, x.recency, x.r, x.f, x.m, x.fm,
+                x.visits, x.serve, x.profit, {label}, x.potential, x.recency, x.r, x.f, x.m,
+                (x.f + x.m + 1) / 2,
                 CASE WHEN x.r IS NULL THEN '' ELSE {segment} END, x.grade_score, {grade}, x.stage,
                 COALESCE(x.override, x.stage), CASE WHEN x.override IS NULL THEN 0 ELSE 1 END,
                 CASE WHEN x.ahead IS NULL THEN NULL ELSE {d.add_days(d.date("asof"), "x.ahead")} END,
@@ -713,11 +717,11 @@ class _Run:
                     {ahead} AS ahead, ov.stage AS override, {serve} AS serve, {e["profit"]} AS profit,
                     CASE WHEN s.orders > 0 THEN {r} END AS r, CASE WHEN s.orders > 0 THEN {f} END AS f,
                     CASE WHEN s.orders > 0 THEN {m} END AS m,
-                    CASE WHEN s.orders > 0 THEN ({f} + {m} + 1) / 2 END AS fm,
                     {self.grade_score_sql(cuts)} AS grade_score{dim_columns}
                 FROM an_stats s
                 LEFT JOIN {LifecycleOverride._meta.db_table} ov ON ov.account_id = s.account_id
                 WHERE s.account_id > %(lo)s AND s.account_id <= %(hi)s{target}
+                {fence}
             ) AS x
         """
         self.sql(self.cur, statement, {"lo": lo, "hi": hi})
