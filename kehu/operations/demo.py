@@ -153,6 +153,7 @@ def seed() -> bool:
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.reports.demo import seed as seed_reports
     from kehu.scoring.demo import seed as seed_scoring
+    from kehu.tickets.demo import seed as seed_tickets
     from kehu.surveys.demo import seed as seed_surveys
     from kehu.tickets.demo import seed as seed_tickets
     from kehu.workspaces.models import Workspace
@@ -170,6 +171,7 @@ def seed() -> bool:
     seed_leads(DEMO_SLUG, SEED + 4)
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
+    seed_tickets(DEMO_SLUG, SEED + 8)
     seed_knowledge(DEMO_SLUG)
     seed_tickets(DEMO_SLUG, SEED + 8)
     seed_bot(DEMO_SLUG)  # after the tickets: a handover opens one

@@ -165,7 +165,7 @@ def export_workspace(
                             user_ids.add(values[i])
                     for i, f in blobs:
                         if values[i]:
-                            _copy_file(zf, f, values[i])
+                            pending_files.append((f, values[i]))  # copied once this entry is closed
                     sink.write((dumps(dict(zip(names, values, strict=True))) + "\n").encode())
                     n += 1
                     done += 1
@@ -173,7 +173,10 @@ def export_workspace(
                         progress(done, total)
                 return n
 
+            pending_files: list = []  # a zip has one open write handle at a time
             entry(node.file, write_jsonl, "table", table=label, schema=schema_of(node))
+            for f, name in pending_files:
+                _copy_file(zf, f, name)
 
         if csv_copies:
             for node in main_tables():

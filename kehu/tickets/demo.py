@@ -17,9 +17,10 @@ from django_scopes import scope
 
 from kehu.customers.models import Contact
 from kehu.workspaces.models import Membership, Team, Workspace
-from kehu.workspaces.services import actor_for
+from kehu.workspaces.services import actor_for, create_team
 
 from . import services
+from .models import Ticket
 
 CATEGORIES = ("技术支持", "账单与发票", "物流配送", "退换货", "产品质量", "账户与登录")
 # (subject, description, category, type, priority, channel, language)
@@ -205,11 +206,14 @@ def seed(slug: str, seed_value: int, count: int = 40) -> None:
         memberships = Membership.objects.select_related("user", "role").order_by("user_id")
         owner = next(m.user for m in memberships if m.role.key == "owner")
         boss = actor_for(owner, workspace)
-        agents = [m.user for m in memberships if m.role.key in ("service", "manager", "admin")] or [owner]
+        agents = [m.user for m in memberships if m.role.key in ("service", "manager")] or [owner]
         system = services.system_actor(workspace, "demo")
         for position, name in enumerate(CATEGORIES):
             services.save_category(boss, name, position)
-        team = Team.objects.order_by("id").first()
+        # The service desk's queue: the service agents and the manager.
+        team = Team.objects.filter(name="客服一线").first() or create_team(
+            boss, "客服一线", [u.pk for u in agents if u != owner]
+        )
         services.create_rule(
             boss,
             name="投诉 → 客服主管",
@@ -286,6 +290,8 @@ def seed(slug: str, seed_value: int, count: int = 40) -> None:
                 with _at(opened + timedelta(minutes=5)):
                     services.assign(boss, ticket, user=rng.choice(agents), team=ticket.team_id)
             agent = actor_for(ticket.owner, workspace) or boss
+            if not agent.can("change", Ticket.object_type):
+                agent = boss  # assigned by hand to someone who may only read service tickets
             moment = opened + timedelta(minutes=rng.randint(20, 600))
             age = now - opened
             if moment >= now:

@@ -50,6 +50,7 @@ class Command(BaseCommand):
                 count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += reports_schedule.tick()  # scheduled dashboard emails
                 count += analytics_schedule.tick()  # nightly full and incremental score recomputes
+                count += tickets_schedule.tick()  # auto-close resolved tickets
             except Exception:  # a database hiccup must not end the loop
                 self.stderr.write(_("The scheduler tick failed; retrying at the next one."))
                 if options["once"]:
