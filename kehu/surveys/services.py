@@ -284,17 +284,18 @@ def comment(invitation: Invitation, text: str) -> SurveyResponse:
         raise ValidationFailed(
             [FieldError("comment", _("At most %(n)s characters.") % {"n": COMMENT_MAX}, "too_long")]
         )
-    result = sentiment.analyse(text)
+    # The sentiment is computed by a background job (the classifier's first load takes seconds): the
+    # respondent's page does not wait for it.
     update_record(
         system_actor(invitation.workspace, "survey"),
         response,
-        {
-            "comment": text,
-            "sentiment": result.label if text else "",
-            "sentiment_score": result.score if text else None,
-            "sentiment_version": sentiment.VERSION if text else "",
-        },
+        {"comment": text, "sentiment": "", "sentiment_score": None, "sentiment_version": ""},
     )
+    if text:
+        from .tasks import refresh_sentiment as refresh_job
+
+        workspace_id = invitation.workspace_id
+        transaction.on_commit(lambda: refresh_job.enqueue(workspace_id))
     _sync_activity(response)
     return response
 
@@ -317,19 +318,21 @@ def _sync_activity(response: SurveyResponse) -> None:
 
 
 def refresh_sentiment(workspace, limit: int = 5000) -> int:
-    """Recompute the sentiment of comments scored by an older method version; how many changed."""
-    stale = (
+    """Compute the sentiment of new comments and of comments scored by an older method version (run
+    by the job each new comment enqueues, so an upgraded method reaches old answers too); how many."""
+    rows = list(
         SurveyResponse.objects.filter(workspace=workspace)
         .exclude(comment="")
         .exclude(sentiment_version=sentiment.VERSION)
-        .order_by("pk")[:limit]
+        .order_by("pk")
+        .values_list("pk", "comment")[:limit]
     )
-    rows = list(stale)
-    for response in rows:
-        result = sentiment.analyse(response.comment)
-        response.sentiment, response.sentiment_score = result.label, result.score
-        response.sentiment_version = sentiment.VERSION
-    SurveyResponse.objects.bulk_update(rows, ["sentiment", "sentiment_score", "sentiment_version"])
+    for pk, text in rows:
+        result = sentiment.analyse(text)
+        # Only if the comment is still the one scored (the respondent may have changed it meanwhile).
+        SurveyResponse.objects.filter(pk=pk, comment=text).update(
+            sentiment=result.label, sentiment_score=result.score, sentiment_version=sentiment.VERSION
+        )
     return len(rows)
 
 
