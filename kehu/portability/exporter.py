@@ -155,8 +155,16 @@ def export_workspace(
             names = [f.attname for f in node.fields]
             user_cols = [i for i, n in enumerate(names) if node.fks.get(n) == "users.user"]
             blobs = [(names.index(f.attname), f) for f in file_fields[label]]
+            files_after: list = []  # copied once the table's entry is closed: a zip has one write handle
 
-            def write_jsonl(sink: _Hashing, node=node, names=names, user_cols=user_cols, blobs=blobs) -> int:
+            def write_jsonl(
+                sink: _Hashing,
+                node=node,
+                names=names,
+                user_cols=user_cols,
+                blobs=blobs,
+                files_after=files_after,
+            ) -> int:
                 nonlocal done
                 n = 0
                 for values in rows_of(node, workspace.pk):
@@ -165,7 +173,7 @@ def export_workspace(
                             user_ids.add(values[i])
                     for i, f in blobs:
                         if values[i]:
-                            pending_files.append((f, values[i]))  # copied once this entry is closed
+                            files_after.append((f, values[i]))
                     sink.write((dumps(dict(zip(names, values, strict=True))) + "\n").encode())
                     n += 1
                     done += 1
@@ -173,9 +181,8 @@ def export_workspace(
                         progress(done, total)
                 return n
 
-            pending_files: list = []  # a zip has one open write handle at a time
             entry(node.file, write_jsonl, "table", table=label, schema=schema_of(node))
-            for f, name in pending_files:
+            for f, name in files_after:
                 _copy_file(zf, f, name)
 
         if csv_copies:
