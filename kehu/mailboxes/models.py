@@ -122,10 +122,10 @@ class OutboundMail(WorkspaceModel):
         RETRYING = "retrying", _("Retrying")
         FAILED = "failed", _("Failed")
 
-    entry = models.OneToOneField(
+    entry = models.ForeignKey(
         "tickets.TicketEntry",
         on_delete=models.CASCADE,
-        related_name="outbound_mail",
+        related_name="outbound_mails",
         verbose_name=_("reply"),
     )
     mailbox = models.ForeignKey(
@@ -147,6 +147,10 @@ class OutboundMail(WorkspaceModel):
     class Meta:
         verbose_name = _("outgoing mail")
         verbose_name_plural = _("outgoing mails")
+        constraints = [
+            # One mail per reply (queue_reply checks first; this holds under a race).
+            models.UniqueConstraint(fields=["workspace", "entry"], name="outboundmail_one_per_entry"),
+        ]
         indexes = [
             # The scheduler's retry scan (all workspaces): only deliveries still waiting are in it.
             models.Index(
