@@ -27,6 +27,7 @@ import calendar
 import math
 import resource
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
@@ -44,6 +45,7 @@ from .models import (
 )
 
 BATCH = 10_000
+LOCK_KEY = 7007  # advisory lock class of analytics runs (the second key is the workspace id)
 RECENT_DAYS = 30
 # Columns of a score row that change on every run whether or not the figures did.
 SAME_EVERY_RUN = {
@@ -216,12 +218,29 @@ def compute(
         config=config,
     )
     try:
-        _Run(workspace, run, config, as_of, last_full, last_any, refresh_cuts).go()
+        with _one_run_at_a_time(workspace):
+            _Run(workspace, run, config, as_of, last_full, last_any, refresh_cuts).go()
     except Exception as error:
         run.status, run.error, run.finished_at = "failed", repr(error)[:2000], timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
         raise
     return run
+
+
+@contextmanager
+def _one_run_at_a_time(workspace):
+    """A second run of the same workspace (the scheduler's and a "Recompute now") waits for the first:
+    a session advisory lock on PostgreSQL; SQLite runs one writer at a time anyway."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_KEY, workspace.pk])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_KEY, workspace.pk])
 
 
 class _Run:

@@ -79,8 +79,37 @@ def _periods_cte(d: Dialect, items: list[Period]) -> str:
     return f"per AS (SELECT column1 AS pstart, column2 AS pend FROM (VALUES {rows}) AS v)"
 
 
+CACHE_SECONDS = 300
+
+
+def _cached(name: str, workspace, *parts, compute):
+    """KPIs scan all of a workspace's orders (seconds at 10M): keep each answer five minutes."""
+    from django.core.cache import cache
+
+    key = f"analytics:{name}:{workspace.pk}:" + ":".join(str(p) for p in parts)
+    return cache.get_or_set(key, compute, CACHE_SECONDS)
+
+
 def compute_kpis(workspace, kind: str, start: date, end: date) -> list[dict]:
-    """One dict per period: the counts and rates defined in docs/analytics.md."""
+    """One dict per period: the counts and rates defined in docs/analytics.md (cached 5 minutes)."""
+    return _cached(
+        "kpis",
+        workspace,
+        kind,
+        start,
+        end,
+        timezone.localdate(),
+        compute=lambda: _compute_kpis(workspace, kind, start, end),
+    )
+
+
+def cohort_matrix(workspace, start: date, end: date) -> list[dict]:
+    """Cohorts by month of first order from ``start`` to ``end``; retained in month k = ordered in
+    the k-th month after the cohort month (k = 0 is the cohort month itself, always 100%). Cached."""
+    return _cached("cohorts", workspace, start, end, compute=lambda: _cohort_matrix(workspace, start, end))
+
+
+def _compute_kpis(workspace, kind: str, start: date, end: date) -> list[dict]:
     items = periods(kind, start, end)
     if not items:
         return []
@@ -178,9 +207,7 @@ class Cohort:
     rates: list[float]
 
 
-def cohort_matrix(workspace, start: date, end: date) -> list[dict]:
-    """Cohorts by month of first order from ``start`` to ``end``; retained in month k = ordered in
-    the k-th month after the cohort month (k = 0 is the cohort month itself, always 100%)."""
+def _cohort_matrix(workspace, start: date, end: date) -> list[dict]:
     d = Dialect()
     first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
     statuses = ", ".join(f"'{s}'" for s in COUNTED_STATUSES)
