@@ -143,6 +143,7 @@ def is_seeded() -> bool:
 @transaction.atomic
 def seed() -> bool:
     """Create the demo workspaces unless they exist. True when something was created."""
+    from kehu.analytics.demo import seed as seed_analytics
     from kehu.bot.demo import seed as seed_bot
     from kehu.deals.demo import seed as seed_deals
     from kehu.forecast.demo import seed as seed_forecast
@@ -153,7 +154,7 @@ def seed() -> bool:
     from kehu.quotes.demo import seed as seed_quotes
     from kehu.reports.demo import seed as seed_reports
     from kehu.scoring.demo import seed as seed_scoring
-    from kehu.tickets.demo import seed as seed_tickets
+    from kehu.sla.demo import seed as seed_sla
     from kehu.surveys.demo import seed as seed_surveys
     from kehu.tickets.demo import seed as seed_tickets
     from kehu.workspaces.models import Workspace
@@ -171,13 +172,14 @@ def seed() -> bool:
     seed_leads(DEMO_SLUG, SEED + 4)
     seed_scoring(DEMO_SLUG)
     seed_forecast(DEMO_SLUG, SEED + 6)
-    seed_tickets(DEMO_SLUG, SEED + 8)
+    seed_sla(DEMO_SLUG)  # before the tickets: their due dates come from these policies
     seed_knowledge(DEMO_SLUG)
     seed_tickets(DEMO_SLUG, SEED + 8)
     seed_bot(DEMO_SLUG)  # after the tickets: a handover opens one
-    seed_surveys(DEMO_SLUG, SEED + 9)  # after the tickets: CSAT on resolved ones, one NPS survey
     seed_mailboxes(DEMO_SLUG)  # after the tickets: a mail becomes one more, answered by mail
+    seed_surveys(DEMO_SLUG, SEED + 9)  # after the tickets: CSAT on resolved ones, one NPS survey
     seed_predictions(DEMO_SLUG)  # after orders and tickets: CLV, churn risk, next best actions
+    seed_analytics(DEMO_SLUG)  # after orders and tickets: scores, grades, lifecycle stages
     seed_reports(DEMO_SLUG)
     return True
 

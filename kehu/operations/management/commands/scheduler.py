@@ -12,13 +12,12 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from kehu.activities import schedule
-from kehu.mailboxes import schedule as mailboxes_schedule
 from kehu.analytics import schedule as analytics_schedule
+from kehu.mailboxes import schedule as mailboxes_schedule
 from kehu.predictions import schedule as predictions_schedule
 from kehu.quotes import schedule as quotes_schedule
 from kehu.reports import schedule as reports_schedule
 from kehu.scoring import schedule as scoring_schedule
-from kehu.tickets import schedule as tickets_schedule
 from kehu.tickets import escalation as escalation_schedule
 from kehu.tickets import schedule as tickets_schedule
 
@@ -47,10 +46,8 @@ class Command(BaseCommand):
                 count += escalation_schedule.tick()  # SLA warnings and escalations
                 count += mailboxes_schedule.tick()  # IMAP polls, reply mail retries
                 count += predictions_schedule.tick()  # weekly model refit, nightly scoring
-                count += tickets_schedule.tick()  # auto-close resolved tickets
                 count += reports_schedule.tick()  # scheduled dashboard emails
                 count += analytics_schedule.tick()  # nightly full and incremental score recomputes
-                count += tickets_schedule.tick()  # auto-close resolved tickets
             except Exception:  # a database hiccup must not end the loop
                 self.stderr.write(_("The scheduler tick failed; retrying at the next one."))
                 if options["once"]:
