@@ -112,3 +112,20 @@ def test_cdnow_holdout_39_weeks(cdnow):
     for k in (0, 1, 2, 3):
         group = cdnow["x"] == k
         assert abs(predicted[group].mean() - cdnow["x_holdout"][group].mean()) < 0.4
+
+
+def test_analytic_gradients_match_finite_differences(cdnow):
+    from scipy.optimize import approx_fprime
+
+    x, t_x, T, z = cdnow["x"], cdnow["t_x"], cdnow["T"], cdnow["zbar"]
+    point = np.array([0.3, 4.0, 0.8, 2.5])
+    value, grad = clv.bgnbd_loglik_grad(point, x, t_x, T)
+    assert value == pytest.approx(clv.bgnbd_loglik(point, x, t_x, T))
+    numeric = approx_fprime(point, lambda p: clv.bgnbd_loglik(p, x, t_x, T), 1e-6)
+    assert grad == pytest.approx(numeric, rel=1e-3, abs=1e-2)
+    buyers = x > 0
+    point = np.array([6.0, 3.5, 15.0])
+    value, grad = clv.gg_loglik_grad(point, x[buyers], z[buyers])
+    assert value == pytest.approx(clv.gg_loglik(point, x[buyers], z[buyers]))
+    numeric = approx_fprime(point, lambda p: clv.gg_loglik(p, x[buyers], z[buyers]), 1e-6)
+    assert grad == pytest.approx(numeric, rel=1e-3, abs=1e-3)
