@@ -43,6 +43,7 @@ NOT_REFERENCES: dict[str, str] = {
     "deals.stagechange.seconds_in_previous": "a duration",
     "mailboxes.inboundmail.message_id": "a mail's Message-ID header",
     "mailboxes.outboundmail.message_id": "a mail's Message-ID header",
+    "tickets.ticketentry.message_id": "a mail's Message-ID header",
 }
 
 
