@@ -44,10 +44,10 @@ def _range(request) -> tuple[date | None, date | None]:
     return day("start"), day("end")
 
 
-def _result_context(actor, report, start=None, end=None, *, chart: str | None = None) -> dict:
+def _result_context(actor, report, start=None, end=None, *, chart: str | None = None, cached=False) -> dict:
     """What a tile body needs: the result, the chart geometry, or the problem that stops it."""
     try:
-        result = services.run_report(actor, report, start=start, end=end)
+        result = services.run_report(actor, report, start=start, end=end, cached=cached)
     except ValidationFailed as failed:
         return {"problem": " ".join(str(d.message) for d in failed.details) or str(failed.message)}
     kind = chart or report.chart
@@ -401,7 +401,8 @@ def tile(request, pk: int, tile_id: int):
         except DomainError:
             context["problem"] = _("This report is not shared with you.")
         else:
-            context.update(_result_context(actor, report, start, end))
+            fresh = request.GET.get("fresh") == "1"
+            context.update(_result_context(actor, report, start, end, cached=not fresh))
             context["report"] = report
     else:
         special = SPECIAL_TILES.get(item.kind)

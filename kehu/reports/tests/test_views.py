@@ -240,3 +240,34 @@ def test_index_lists_reports_and_dashboards(data):
     html = t.web_client("sales").get("/reports/").content.decode()
     assert "Visible" in html and "Secret" not in html
     assert 'id="nav-reports"' in html
+
+
+def test_tile_cache_is_per_viewer_and_refresh_recomputes(data):
+    from kehu.customers.models import Account
+
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["owner"],
+            name="All",
+            object_type="customers.account",
+            sharing=Sharing.WORKSPACE,
+            definition={"date_field": ""},
+            chart="table",
+        )
+        dashboard = services.create_dashboard(t.actors["owner"], name="D", sharing=Sharing.WORKSPACE)
+        tile = services.add_tile(t.actors["owner"], dashboard, report_id=report.pk)
+    url = f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/"
+
+    def total(client, suffix=""):
+        html = client.get(url + suffix).content.decode()
+        return re.search(r'<td class="num">(\d+)</td>', html).group(1), html
+
+    owner, sales = t.web_client("owner"), t.web_client("sales")
+    assert total(owner)[0] == "6"
+    assert total(sales)[0] == "3"  # not the owner's cached six
+    with t.scope():
+        Account.objects.filter(name="a6").delete()
+    count, html = total(owner)
+    assert count == "6" and "tile-stamp" in html  # the kept result, with its time and a refresh link
+    assert total(owner, "?fresh=1")[0] == "5"
