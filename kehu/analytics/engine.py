@@ -738,7 +738,8 @@ class _Run:
                     CASE WHEN s.orders > 0 THEN {m} END AS m,
                     {self.grade_score_sql(cuts)} AS grade_score{dim_columns}
                 FROM an_stats s
-                LEFT JOIN {LifecycleOverride._meta.db_table} ov ON ov.account_id = s.account_id
+                LEFT JOIN {LifecycleOverride._meta.db_table} ov ON ov.workspace_id = %(ws)s
+                    AND ov.account_id = s.account_id
                 WHERE s.account_id > %(lo)s AND s.account_id <= %(hi)s{target}
                 {fence}
             ) AS x
@@ -779,12 +780,13 @@ class _Run:
             "%(now)s, "
             f"%(now)s FROM an_new n LEFT JOIN {CustomerScore._meta.db_table} s ON s.account_id = "
             "n.account_id "
-            "AND s.account_id > %(lo)s AND s.account_id <= %(hi)s "
+            "AND s.workspace_id = %(ws)s AND s.account_id > %(lo)s AND s.account_id <= %(hi)s "
             f"WHERE {rng} AND ((s.id IS NULL AND n.segment <> '') OR (s.id IS NOT NULL AND "
             "(s.segment <> n.segment OR COALESCE(s.r, 0) <> COALESCE(n.r, 0) OR COALESCE(s.f, 0) <> "
             "COALESCE(n.f, 0)"
             " OR COALESCE(s.m, 0) <> COALESCE(n.m, 0)))) AND true "
-            "ON CONFLICT (account_id, date) DO UPDATE SET r = excluded.r, f = excluded.f, m = excluded.m, "
+            "ON CONFLICT (workspace_id, account_id, date) DO UPDATE SET r = excluded.r, f = excluded.f, "
+            "m = excluded.m, "
             "segment = excluded.segment, updated_at = excluded.updated_at",
             extra,
         )
@@ -850,7 +852,7 @@ class _Run:
             f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT {', '.join(columns.values())} FROM an_new n "
             "WHERE n.account_id > %(lo)s AND n.account_id <= %(hi)s "
-            f"ON CONFLICT (account_id) DO UPDATE SET {update} WHERE {changed}",
+            f"ON CONFLICT (workspace_id, account_id) DO UPDATE SET {update} WHERE {changed}",
             extra,
         )
         # The account row only where the stage or grade differ: a short statement touching few rows.

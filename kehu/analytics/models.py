@@ -219,7 +219,9 @@ class CustomerScore(WorkspaceModel):
     class Meta:
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
-        constraints = [models.UniqueConstraint(fields=["account"], name="customerscore_one_per_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "account"], name="customerscore_one_per_account")
+        ]
         indexes = [
             models.Index(fields=["workspace", "segment"], name="customerscore_ws_segment"),
             models.Index(fields=["workspace", "r", "fm"], name="customerscore_ws_rfm"),
@@ -240,7 +242,9 @@ class SegmentSnapshot(WorkspaceModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "date"], name="segmentsnapshot_one_per_day")
+            models.UniqueConstraint(
+                fields=["workspace", "account", "date"], name="segmentsnapshot_one_per_day"
+            )
         ]
         indexes = [models.Index(fields=["workspace", "date"], name="segmentsnapshot_ws_date")]
 
@@ -279,7 +283,9 @@ class LifecycleOverride(WorkspaceModel):
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account"], name="lifecycleoverride_one_per_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "account"], name="lifecycleoverride_one_per_account")
+        ]
 
 
 class GradeChange(WorkspaceModel):
