@@ -150,11 +150,21 @@ def _order(found: dict[str, Node]) -> list[str]:
     anything). Cycles (self references, leads ↔ opportunities) are broken by deferring the nullable
     reference: the importer writes it in a second pass (``deferred``)."""
     holders = {label for label, n in found.items() if n.generic or n.id_refs}
+    # Plain tables that refer to a holder (a comment's mentions) come after it, so holders wait only
+    # for the other plain tables.
+    after_holders: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for label in sorted(set(found) - holders - after_holders):
+            if any(t in holders or t in after_holders for t in found[label].fks.values() if t != label):
+                after_holders.add(label)
+                grew = True
     deps: dict[str, set[str]] = {}
     for label, node in found.items():
         d = {t for t in node.fks.values() if t in found and t != label}
         if label in holders:
-            d |= set(found) - holders
+            d |= set(found) - holders - after_holders
         deps[label] = d
     order: list[str] = []
     done: set[str] = set()
