@@ -94,7 +94,7 @@ class Invitation(WorkspaceModel):
     )
     email = models.EmailField(_("email"))
     language = models.CharField(_("language"), max_length=10, blank=True)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"))
     responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
@@ -105,13 +105,15 @@ class Invitation(WorkspaceModel):
         constraints = [
             # One CSAT per ticket; one invitation per contact per campaign.
             models.UniqueConstraint(
-                fields=["ticket"], condition=Q(kind="csat"), name="invitation_one_per_ticket"
+                fields=["workspace", "ticket"], condition=Q(kind="csat"), name="invitation_one_per_ticket"
             ),
             models.UniqueConstraint(
-                fields=["survey", "contact"],
+                fields=["workspace", "survey", "contact"],
                 condition=Q(survey__isnull=False),
                 name="invitation_one_per_contact",
             ),
+            # The public link's lookup: the workspace (from the address) and the token's hash.
+            models.UniqueConstraint(fields=["workspace", "token_hash"], name="invitation_ws_token"),
         ]
         indexes = [models.Index(fields=["workspace", "survey", "sent_at"], name="invitation_ws_survey")]
 
@@ -123,7 +125,7 @@ class Invitation(WorkspaceModel):
 class SurveyResponse(WorkspaceModel):
     """An answer: the score (CSAT 1–5, NPS 0–10), an optional comment and the comment's sentiment."""
 
-    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="responses")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     survey = models.ForeignKey(
         Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="responses"
@@ -157,6 +159,9 @@ class SurveyResponse(WorkspaceModel):
     class Meta:
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "invitation"], name="response_one_per_invitation")
+        ]
         indexes = [
             models.Index(fields=["workspace", "kind", "answered_at"], name="response_ws_kind_time"),
             models.Index(fields=["workspace", "contact", "answered_at"], name="response_ws_contact"),

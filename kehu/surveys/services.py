@@ -224,6 +224,7 @@ def answer(invitation: Invitation, score: Any) -> SurveyResponse:
     A repeated click after the window changes nothing: the stored answer is returned as it is.
     """
     score = _clean_score(invitation.kind, score)
+    Invitation.objects.select_for_update().filter(pk=invitation.pk).first()  # one click at a time
     existing = SurveyResponse.objects.select_for_update().filter(invitation=invitation).first()
     actor = system_actor(invitation.workspace, "survey")
     now = timezone.now()
