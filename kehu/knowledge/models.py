@@ -128,7 +128,7 @@ class ArticleVersion(WorkspaceModel):
         verbose_name_plural = _("article versions")
         ordering = ["-number"]
         constraints = [
-            models.UniqueConstraint(fields=["article", "number"], name="kb_version_unique"),
+            models.UniqueConstraint(fields=["workspace", "article", "number"], name="kb_version_unique"),
         ]
 
 

@@ -323,3 +323,17 @@ def test_help_feedback_is_rate_limited(client, tenant, kb, settings):
     with tenant.scope():
         kb["refund"].refresh_from_db()
         assert (kb["refund"].helpful_yes, kb["refund"].helpful_no) == (1, 1)
+
+
+def test_page_query_counts_do_not_grow_with_articles(client, tenant, kb, django_assert_max_num_queries):
+    admin = tenant.actors["admin"]
+    with tenant.scope():
+        category = services.create_category(admin, name="订单")
+        for i in range(15):
+            make(admin, title=f"订单问题 {i}", language="zh-hans", category_id=category.pk, body="订单 说明")
+    with django_assert_max_num_queries(6):
+        assert client.get("/help/acme/?lang=zh-hans").status_code == 200
+    member = tenant.web_client("service")
+    member.get("/knowledge/")  # warm the session and list-view state
+    with django_assert_max_num_queries(25):
+        assert member.get("/knowledge/").status_code == 200
