@@ -43,6 +43,7 @@ NOT_WORKSPACE_MODELS = {
 GLOBAL_UNIQUE_FIELDS = {
     "workspaces.ApiKey.prefix": "keys are looked up by prefix before the workspace is known",
     "leads.WebForm.token": "public web-to-lead forms are looked up by token before the workspace is known",
+    "predictions.CustomerPrediction.account": "one row per account: the id of the workspace's own account",
 }
 
 # Extra managers on workspace models that are deliberately unscoped (none so far).
