@@ -332,14 +332,15 @@ def fit(X: np.ndarray, y: np.ndarray, account_ids: np.ndarray, names: list[str])
     iso.fit(raw, y[calibration])
     model["iso_x"] = [float(v) for v in iso.X_thresholds_]
     model["iso_y"] = [float(v) for v in iso.y_thresholds_]
-    # The at-risk threshold: the best F1 on the calibration fold (ties → the higher threshold).
+    # The at-risk threshold: the best F1 on the calibration fold (ties → the lower threshold, more
+    # recall), kept within [0.05, 0.95] so that "at risk" never means "certain" or "anyone".
     calibrated = predict(model, X[calibration])
     best, best_f1 = 0.5, -1.0
     for threshold in np.unique(np.round(calibrated, 3)):
         f1 = f1_score(y[calibration], calibrated >= threshold, zero_division=0)
-        if f1 >= best_f1:
+        if f1 > best_f1:
             best, best_f1 = float(threshold), f1
-    model["threshold"] = best
+    model["threshold"] = min(max(best, 0.05), 0.95)
     return model
 
 
