@@ -390,6 +390,7 @@ def tile(request, pk: int, tile_id: int):
         raise Http404 from None
     start, end = _range(request)
     context = {
+        "tile_zone": actor.workspace.time_zone or "UTC",
         "tile": item,
         "title": _tile_title(item),
         "dashboard": dashboard,
