@@ -103,6 +103,7 @@ class PolicyForm(forms.Form):
     )
     calendar = forms.TypedChoiceField(label=_("Business calendar"), coerce=int)
     warn_percent = forms.IntegerField(
+        # xgettext:no-python-format
         label=_("Warn at (% of the target elapsed)"), min_value=1, max_value=100, initial=80
     )
     notify_roles = forms.MultipleChoiceField(

@@ -100,6 +100,7 @@ class SlaPolicy(WorkspaceModel):
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.PROTECT, related_name="policies", verbose_name=_("calendar")
     )
+    # xgettext:no-python-format
     warn_percent = models.PositiveSmallIntegerField(_("warn at (% of the target)"), default=80)
     # {"notify": ["assignee", "team_manager"], "raise_priority": bool}. The users to notify and the
     # reassignment targets are relations below (not ids in JSON), so exports and imports keep them;
