@@ -257,9 +257,29 @@ def create_account(request: HttpRequest, payload: AccountIn):
     return Status(201, _account_detail(services.create_account(actor_of(request), **payload.dict())))
 
 
+class BulkDuplicates(Schema):
+    index: int = Field(..., description="The position of the item in ``items``")
+    matches: list[dict] = Field(..., description="Its likely duplicates (score, fields), as single creates")
+
+
 class BulkOut(Schema):
     count: int
     ids: list[int] = Field(..., description="The new records' ids, in the order of the items sent")
+    possible_duplicates: list[BulkDuplicates] = Field(
+        default_factory=list, description="Only the items with likely duplicates among existing records"
+    )
+
+
+def _bulk_out(records) -> dict:
+    return {
+        "count": len(records),
+        "ids": [r.pk for r in records],
+        "possible_duplicates": [
+            {"index": i, "matches": r.possible_duplicates}
+            for i, r in enumerate(records)
+            if getattr(r, "possible_duplicates", None)
+        ],
+    }
 
 
 class AccountBulkIn(InputSchema):
@@ -271,7 +291,7 @@ def bulk_create_accounts(request: HttpRequest, payload: AccountBulkIn):
     """All or nothing: when any item is invalid nothing is saved and every error is listed as
     ``items.<i>.<field>``."""
     records = services.bulk_create_accounts(actor_of(request), [item.dict() for item in payload.items])
-    return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
+    return Status(201, _bulk_out(records))
 
 
 class BulkChanged(Schema):
@@ -355,7 +375,7 @@ def bulk_create_contacts(request: HttpRequest, payload: ContactBulkIn):
     """All or nothing: when any item is invalid nothing is saved and every error is listed as
     ``items.<i>.<field>``."""
     records = services.bulk_create_contacts(actor_of(request), [item.dict() for item in payload.items])
-    return Status(201, {"count": len(records), "ids": [r.pk for r in records]})
+    return Status(201, _bulk_out(records))
 
 
 ContactChange = patch_schema(ContactIn, "ContactChange", required_id=True)

@@ -20,3 +20,22 @@ def check_duplicates(actor, object_type: str, values: dict[str, Any], instance=N
     for fn in _FINDERS:
         found += fn(actor, object_type, values, instance)
     return found
+
+
+# A batch finder is ``fn(actor, object_type, values_list) -> list[list[dict]]`` (one list of likely
+# duplicates per item, in order) for bulk creates; it answers the whole batch with a few queries and
+# raises ``ValidationFailed`` with ``items.<i>.<field>`` errors when a blocking rule fires.
+_BATCH_FINDERS: list = []
+
+
+def register_batch_duplicate_finder(fn) -> None:
+    if fn not in _BATCH_FINDERS:
+        _BATCH_FINDERS.append(fn)
+
+
+def check_duplicates_many(actor, object_type: str, values_list: list[dict[str, Any]]) -> list[list[dict]]:
+    found: list[list[dict]] = [[] for _ in values_list]
+    for fn in _BATCH_FINDERS:
+        for mine, more in zip(found, fn(actor, object_type, values_list), strict=True):
+            mine += more
+    return found

@@ -40,7 +40,7 @@ from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Membership, Team
 
 from . import bulk
-from .duplicate_hooks import check_duplicates
+from .duplicate_hooks import check_duplicates, check_duplicates_many
 from .models import Account, AccountContact, Address, Contact, ContactPoint, Tag, TaggedRecord
 from .normalize import pinyin_keys
 
@@ -897,7 +897,21 @@ def _bulk_create(actor: Actor, model, items: list[dict]) -> list:
         _bulk_memo.reset(token)
     if errors:
         raise ValidationFailed(errors)
-    return _bulk_write(actor, model, prepared)
+    Kind = ContactPoint.Kind
+    # One batch check (a few queries for the whole call) instead of one per item; blocking rules
+    # refuse the batch with items.<i>.<field> errors.
+    warnings = check_duplicates_many(
+        actor,
+        model.object_type,
+        [
+            {**cleaned, "phones": points.get(Kind.PHONE), "emails": points.get(Kind.EMAIL)}
+            for cleaned, points, *_rest in prepared
+        ],
+    )
+    records = _bulk_write(actor, model, prepared)
+    for record_, found in zip(records, warnings, strict=True):
+        record_.possible_duplicates = found
+    return records
 
 
 def _prefetch_bulk_lookups(actor: Actor, items: list[dict]) -> None:

@@ -8,7 +8,7 @@ class DuplicatesConfig(AppConfig):
     verbose_name = _("Duplicates")
 
     def ready(self) -> None:
-        from kehu.customers.duplicate_hooks import register_duplicate_finder
+        from kehu.customers.duplicate_hooks import register_batch_duplicate_finder, register_duplicate_finder
         from kehu.customers.panels import Panel, register_panel
         from kehu.leads.duplicates import register_duplicate_finder as register_lead_finder
 
@@ -16,6 +16,7 @@ class DuplicatesConfig(AppConfig):
 
         wiring.register_builtin()
         register_duplicate_finder(hooks.customers_finder)
+        register_batch_duplicate_finder(hooks.customers_batch_finder)
         register_lead_finder(hooks.leads_finder)
         register_panel(
             Panel(

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from kehu.leads.duplicates import Match as LeadMatch
 
 from .finder import check, find_duplicates
@@ -28,6 +30,37 @@ def customers_finder(actor, object_type: str, values: dict[str, Any], instance=N
         if instance is None or account_id != instance.account_id:  # else values_of() already read it
             fields["company"] = _account_name(account_id)
     return check(actor, object_type, fields, exclude=instance.pk if instance is not None else None)
+
+
+def customers_batch_finder(actor, object_type: str, values_list: list[dict[str, Any]]) -> list[list[dict]]:
+    """The bulk-create check: every item's likely duplicates in a few queries; a blocking rule on
+    any item refuses the batch with ``items.<i>.<field>`` errors."""
+    from kehu.core.errors import FieldError, ValidationFailed
+
+    from .batch import find_duplicates_many
+    from .finder import block_error
+
+    if object_type not in TYPES:
+        return [[] for _ in values_list]
+    spec = TYPES[object_type]
+    items = [{k: v for k, v in values.items() if v is not None} for values in values_list]
+    if spec.columns.get("company", "").startswith("account__"):
+        from kehu.customers.models import Account
+
+        wanted = {i.get("account_id") for i in items if i.get("account_id")}
+        names = dict(Account.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+        for item in items:
+            item["company"] = names.get(item.get("account_id"), "")
+    found = find_duplicates_many(actor.workspace, object_type, items, actor=actor)
+    errors = []
+    for i, matches in enumerate(found):
+        blocking = [m for m in matches if m.action == "block"]
+        if blocking:
+            error = block_error(blocking[0])
+            errors.append(FieldError(f"items.{i}.{error.field}", error.message, error.code))
+    if errors:
+        raise ValidationFailed(errors, _("This looks like a duplicate."))
+    return [[m.as_dict() for m in matches] for matches in found]
 
 
 def _account_name(account_id) -> str:

@@ -1,0 +1,184 @@
+"""Duplicates of many records being created at once (the bulk API): the single-record finder's
+blocking keys, each family answered for the whole batch by one query (or a few, for very long
+batches), so a call of 1,000 items costs about as many queries as one of 10.
+
+Families: equal email and equal phone (the columns and ``ContactPoint``), the name's pinyin prefix
+(both name orders), the three-letter prefix in the same city, equal custom keys of exact rules.
+"""
+
+from bisect import bisect_left
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db.models import Q
+
+from .finder import MAX_CANDIDATES, MAX_MATCHES, Match
+from .matcher import Features, _orders, build_features, judge, name_tokens
+from .registry import TypeSpec, fetch_features, spec_for
+from .rules import active_rules
+
+RANGES_PER_QUERY = 300  # SQLite refuses expressions deeper than 1,000 ORs
+
+
+def _upper(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _name_prefixes(f: Features) -> list[tuple[str, str]]:
+    """(long prefix, three-letter prefix) per name order, as ``finder._candidate_ids`` forms them."""
+    found = []
+    for tokens in f.names:
+        for order in [tokens] if f.organisation else _orders(tokens):
+            joined = "".join(order)
+            if f.organisation:
+                joined = "".join(name_tokens(joined)) or joined
+            if len(joined) >= 2:
+                found.append((joined[: max(2, len(joined) - 1)], joined[:3]))
+    return found
+
+
+def _by_value(pairs) -> dict[Any, set[int]]:
+    index: dict[Any, set[int]] = {}
+    for pk, value in pairs:
+        index.setdefault(value, set()).add(pk)
+    return index
+
+
+def _ranges(base, ranges: list[tuple[str, str]], extra: tuple[str, ...] = ()) -> list[tuple]:
+    """Rows (pinyin, pk, *extra) whose pinyin falls in any of ``ranges`` (a few ORed queries)."""
+    rows: list[tuple] = []
+    unique = sorted(set(ranges))
+    for start in range(0, len(unique), RANGES_PER_QUERY):
+        chunk = unique[start : start + RANGES_PER_QUERY]
+        condition = reduce(or_, (Q(name_pinyin__gte=lo, name_pinyin__lt=hi) for lo, hi in chunk))
+        limit = MAX_CANDIDATES * len(chunk)
+        rows += base.filter(condition).values_list("name_pinyin", "pk", *extra)[:limit]
+    rows.sort()
+    return rows
+
+
+def _in_range(rows: list[tuple], prefix: str) -> list[tuple]:
+    lo, hi = bisect_left(rows, (prefix,)), bisect_left(rows, (_upper(prefix),))
+    return rows[lo:hi]
+
+
+def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rules) -> list[set[int]]:
+    base = spec.model.objects.all()
+    found: list[set[int]] = [set() for _ in features]
+
+    def add(i: int, ids) -> None:
+        room = MAX_CANDIDATES * 4 - len(found[i])  # the single finder caps each of its ~4 lookups
+        if room > 0:
+            found[i].update(sorted(ids)[:room])
+
+    for feature, attr in (("email", "emails"), ("phone", "phones")):
+        wanted = sorted({v for f in features for v in getattr(f, attr)})
+        if not wanted or feature not in spec.columns:
+            continue
+        column = spec.columns[feature]
+        index = _by_value(base.filter(**{column + "__in": wanted}).values_list("pk", column))
+        if spec.points:
+            from kehu.customers.models import ContactPoint
+
+            owner = spec.points + "_id"
+            pairs = ContactPoint.objects.filter(
+                kind=feature, value__in=wanted, **{owner + "__isnull": False}
+            ).values_list(owner, "value")
+            for value, ids in _by_value(pairs).items():
+                index.setdefault(value, set()).update(ids)
+        for i, f in enumerate(features):
+            for value in getattr(f, attr):
+                add(i, index.get(value, ()))
+
+    prefixes = [_name_prefixes(f) for f in features]
+    long_ranges = [(p, _upper(p)) for items in prefixes for p, _short in items]
+    if long_ranges:
+        rows = _ranges(base, long_ranges)
+        for i, items in enumerate(prefixes):
+            for p, _short in items:
+                add(i, (r[1] for r in _in_range(rows, p)))
+    city_column = spec.columns.get("city") if spec.columns.get("city") not in spec.annotations else None
+    if city_column:
+        short = [(s, _upper(s)) for i, items in enumerate(prefixes) if raws[i]["__city"] for _p, s in items]
+        pairs = zip(raws, prefixes, strict=True)
+        cities = sorted({r["__city"] for r, items in pairs if r["__city"] and items})
+        if short and cities:
+            rows = _ranges(base.filter(**{city_column + "__in": cities}), short, (city_column,))
+            for i, items in enumerate(prefixes):
+                city = raws[i]["__city"]
+                for _p, s in items if city else ():
+                    add(i, (r[1] for r in _in_range(rows, s) if r[2] == city))
+    for rule in rules:
+        if rule.kind != "exact":
+            continue
+        for feature, *_rest in rule.fields:
+            if not feature.startswith("custom."):
+                continue
+            key = feature.removeprefix("custom.")
+            wanted = sorted({str(r[key]) for r in raws if r.get(key) not in (None, "")})
+            if not wanted:
+                continue
+            pairs = base.filter(**{f"custom__{key}__in": wanted}).values_list("pk", f"custom__{key}")
+            index = _by_value((pk, str(value)) for pk, value in pairs)
+            for i, raw in enumerate(raws):
+                if raw.get(key) not in (None, ""):
+                    add(i, index.get(str(raw[key]), ()))
+    return found
+
+
+def find_duplicates_many(
+    workspace, object_type: str, items: list[dict[str, Any]], *, actor=None, limit: int = MAX_MATCHES
+) -> list[list[Match]]:
+    """For each of ``items`` (the values ``finder.find_duplicates`` takes), the existing records of the
+    same type that may be it, strongest first: the same answers as one call per item, in a constant
+    number of queries. Runs inside the workspace scope; ``actor`` marks matches it may not see."""
+    spec = spec_for(object_type)
+    rules = active_rules(workspace, object_type)
+    if not rules or not items:
+        return [[] for _ in items]
+    region = workspace.default_region
+    features = [
+        build_features(v, region=region, organisation=spec.organisation, object_type=object_type)
+        for v in items
+    ]
+    raws = []
+    for values in items:
+        raw = dict(values.get("custom") or {}) if isinstance(values.get("custom"), dict) else {}
+        raw["__city"] = values.get("city") or ""
+        raws.append(raw)
+    candidates = _candidates(spec, features, raws, rules)
+    every = set().union(*candidates)
+    if not every:
+        return [[] for _ in items]
+    others = {o.id: o for o in fetch_features(spec, spec.model.objects.filter(pk__in=every), region)}
+    results: list[list[Match]] = []
+    for f, ids in zip(features, candidates, strict=True):
+        matches = []
+        for pk in ids:
+            other = others.get(pk)
+            verdict = judge(rules, f, other) if other is not None else None
+            if verdict is not None:
+                matches.append(
+                    Match(
+                        object_type,
+                        pk,
+                        other.label,
+                        verdict.score,
+                        list(verdict.matched_fields),
+                        verdict.rule,
+                        verdict.action,
+                    )
+                )
+        matches.sort(key=lambda m: (-m.score, m.action != "block", m.record_id))
+        results.append(matches[:limit])
+    if actor is not None:
+        from kehu.workspaces.access import visible
+
+        matched = {m.record_id for ms in results for m in ms}
+        if matched:
+            seen = set(visible(actor, spec.model.objects.filter(pk__in=matched)).values_list("pk", flat=True))
+            for ms in results:
+                for m in ms:
+                    m.visible = m.record_id in seen
+    return results
