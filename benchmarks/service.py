@@ -542,7 +542,10 @@ def run(args) -> None:
                 )
                 cursor = json.loads(body)["next_cursor"]
                 scenario["path"] = f"/api/v1/tickets?limit=50&filters={spec(OPEN_CONDITION)}&cursor={cursor}"
+            # Two connections warm both granian workers (a cold worker showed as a 3–8 s p99 at c=1).
+            second = bench.Client(port, key)
             for _ in range(args.warmup):
+                second.request("GET", scenario["path"])
                 status, body, _ms = client.request("GET", scenario["path"])
             if status >= 400:
                 print(f"  ! {scenario['name']}: HTTP {status} {body[:300]!r}", flush=True)
