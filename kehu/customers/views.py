@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from kehu.core.errors import DomainError
 from kehu.customfields.web import list_state as custom_list_state
+from kehu.listviews.registry import config_for
 from kehu.listviews.web import list_state, page, toolbar_context
 from kehu.workspaces.access import access_record, require
 from kehu.workspaces.views import member_required, show_domain_error
@@ -74,9 +75,11 @@ class RecordPages:
     def list_view(self, request):
         query = request.GET.get("q", "").strip()[:200]
         tag = request.GET.get("tag", "").strip()[:50]
-        state = list_state(request, self.model.object_type)  # filters, sort, columns, saved view
         # The registered list's queryset: higher apps wrap it to join their columns (no query per row).
-        records, custom_state = custom_list_state(request, state.config.queryset(request.actor, query))
+        # The custom-column choice is read first: it stores the chosen columns before the list state.
+        config = config_for(self.model.object_type)
+        records, custom_state = custom_list_state(request, config.queryset(request.actor, query))
+        state = list_state(request, self.model.object_type)  # filters, sort, columns, saved view
         for name in ("tag", "cf_key", "cf_op", "cf_value"):  # kept in "load more" and toolbar links
             if request.GET.get(name):
                 state.explicit[name] = request.GET[name]
