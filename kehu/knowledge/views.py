@@ -21,7 +21,7 @@ from kehu.workspaces.views import member_required, show_domain_error
 
 from . import services
 from .forms import ArticleForm, CategoryForm, article_initial
-from .hooks import HELP_WIDGETS
+from .hooks import HELP_WIDGETS, help_language
 from .models import LANGUAGES, Article, ArticleVersion, Category
 from .queries import articles_for
 from .rendering import excerpt, render_body
@@ -210,13 +210,6 @@ def _workspace(slug: str) -> Workspace:
     return workspace
 
 
-def _language(request) -> str:
-    chosen = request.GET.get("lang", "")
-    if chosen in dict(LANGUAGES):
-        return chosen
-    return "en" if (translation.get_language() or "").startswith("en") else "zh-hans"
-
-
 def _public(workspace):
     return Article.objects.filter(
         workspace=workspace, status=Article.Status.PUBLISHED, visibility=Article.Visibility.PUBLIC
@@ -236,7 +229,7 @@ def _help_context(request, workspace, language: str, **extra) -> dict:
 
 def help_home(request, slug: str):
     workspace = _workspace(slug)
-    language = _language(request)
+    language = help_language(request)
     with scope(workspace=workspace):
         public = _public(workspace).filter(language=language)
         cats = list(
@@ -261,7 +254,7 @@ def help_home(request, slug: str):
 
 def help_category(request, slug: str, pk: int):
     workspace = _workspace(slug)
-    language = _language(request)
+    language = help_language(request)
     with scope(workspace=workspace):
         category = Category.objects.filter(pk=pk).first()
         if category is None:
@@ -349,7 +342,7 @@ def help_feedback(request, slug: str, pk: int):
 
 def help_search(request, slug: str):
     workspace = _workspace(slug)
-    language = _language(request)
+    language = help_language(request)
     query = request.GET.get("q", "").strip()[:200]
     results = []
     if query:

@@ -16,6 +16,7 @@ from kehu.core.api import InvalidCursor
 from kehu.core.errors import DomainError
 from kehu.customers.models import Account, Contact
 from kehu.customers.panels import render_panels
+from kehu.knowledge.hooks import widget_context
 from kehu.leads.views import HONEYPOT, form_rate_limited
 from kehu.listviews.filters import encode_spec
 from kehu.listviews.web import cell_context, list_state, page, toolbar_context
@@ -404,7 +405,8 @@ def support_form(request, slug: str):
     if workspace is None:
         raise Http404
     with scope(workspace=workspace):
-        context = {"workspace": workspace, "honeypot": HONEYPOT}
+        # The help centre's widgets (the service bot) on the support form too.
+        context = {"workspace": workspace, "honeypot": HONEYPOT, **widget_context(request, workspace)}
         if request.method == "GET":
             return render(request, "tickets/support_form.html", {**context, "form": SupportForm()})
         if request.method != "POST":

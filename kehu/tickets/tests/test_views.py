@@ -253,6 +253,17 @@ def test_support_form_opens_a_ticket_as_the_workspace(tenant):
     )
 
 
+def test_support_form_offers_the_service_bot(tenant):
+    """The help centre's chat widget is on the support form too, asking this workspace's bot."""
+    client = tenant.web_client("service").__class__()
+    html = client.get(f"/support/{tenant.workspace.slug}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="bot-widget"' in html
+    assert f'hx-post="/help/{tenant.workspace.slug}/bot/ask/"' in html
+    assert 'name="language" id="bot-language" value="en"' in html and "X-CSRFToken" in html
+    answer = client.post(f"/help/{tenant.workspace.slug}/bot/ask/", {"question": "转人工", "language": "zh-hans"})
+    assert answer.status_code == 200
+
+
 def test_support_form_honeypot_and_rate_limit(tenant, settings):
     settings.LEADS_FORM_RATE_LIMIT = 2
     client = tenant.web_client("service").__class__()

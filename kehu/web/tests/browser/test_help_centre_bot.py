@@ -41,3 +41,19 @@ def test_ask_the_bot_then_a_person(page, live_server, tenant, problems):
     page.click("#feedback-yes")
     expect(page.locator("#feedback-thanks")).to_be_visible()
     assert not problems.items, problems.items
+
+
+def test_the_bot_on_the_support_form(page, live_server, tenant, problems):
+    """The same chat on the support form: a routine question is answered before anyone writes a ticket."""
+    from kehu.bot.evaluation.harness import load_kb
+
+    with tenant.scope():
+        load_kb(tenant.actors["admin"])
+    page.goto(f"{live_server.url}/support/{tenant.workspace.slug}/")
+    expect(page.locator("#support-form")).to_be_visible()
+    page.click("#bot-panel summary")
+    page.fill("#bot-question", "退款多久能到账？")
+    page.click("#bot-send")
+    answer = page.locator('#bot-log .bot-msg.bot[data-action="answer"]').last
+    expect(answer.locator(".bot-cited")).to_have_text("退款多久到账")
+    assert not problems.items, problems.items
