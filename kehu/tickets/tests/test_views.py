@@ -260,7 +260,9 @@ def test_support_form_offers_the_service_bot(tenant):
     assert 'id="bot-widget"' in html
     assert f'hx-post="/help/{tenant.workspace.slug}/bot/ask/"' in html
     assert 'name="language" id="bot-language" value="en"' in html and "X-CSRFToken" in html
-    answer = client.post(f"/help/{tenant.workspace.slug}/bot/ask/", {"question": "转人工", "language": "zh-hans"})
+    answer = client.post(
+        f"/help/{tenant.workspace.slug}/bot/ask/", {"question": "转人工", "language": "zh-hans"}
+    )
     assert answer.status_code == 200
 
 
