@@ -129,6 +129,13 @@ class Order(OwnedRecord):
         indexes = [
             models.Index(fields=["workspace", "account", "order_date"], name="order_ws_account_date"),
             models.Index(fields=["workspace", "-order_date", "-id"], name="order_ws_date"),
+            # Reports and KPIs over a date range (orders by month, by status, by owner): read from the
+            # index alone on PostgreSQL (the included columns are ignored where not supported).
+            models.Index(
+                fields=["workspace", "order_date"],
+                include=["status", "base_total_amount", "owner"],
+                name="order_ws_date_report",
+            ),
             models.Index(fields=["workspace", "status"], name="order_ws_status"),
             models.Index(fields=["workspace", "contact", "order_date"], name="order_ws_contact_date"),
             models.Index(fields=["workspace", "owner"], name="order_ws_owner"),

@@ -97,6 +97,9 @@ class Account(OwnedRecord):
             models.Index(fields=["workspace", "parent", "name"], name="account_ws_parent_name"),
             models.Index(fields=["workspace", "grade"], name="account_ws_grade"),
             models.Index(fields=["workspace", "lifecycle_stage"], name="account_ws_lifecycle"),
+            # A rep's own accounts grouped by grade / stage (reports and the customer-value dashboard).
+            models.Index(fields=["workspace", "owner", "grade"], name="account_ws_owner_grade"),
+            models.Index(fields=["workspace", "owner", "lifecycle_stage"], name="account_ws_owner_lifecycle"),
         ]
 
     def __str__(self) -> str:
