@@ -6,7 +6,7 @@ Both lists are big (10M activities): every offered sort key is served by an inde
 subqueries limited to the page's rows, each narrowed to the records the member may see.
 """
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, Subquery, When
+from django.db.models import Case, CharField, Exists, OuterRef, Q, Subquery, TextField, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -154,8 +154,10 @@ ACTIVITY_LIST = ListConfig(
 
 
 def _label_field(model) -> str | None:
-    names = {f.name for f in model._meta.get_fields()}
-    return next((n for n in LABEL_FIELDS if n in names), None)
+    # Text fields only: the labels are one CASE, whose branches must share a type on PostgreSQL
+    # (a ticket's ``number`` is an integer; its ``subject`` names it).
+    text = {f.name for f in model._meta.get_fields() if isinstance(f, CharField | TextField)}
+    return next((n for n in LABEL_FIELDS if n in text), None)
 
 
 def _record_label(actor: Actor):
