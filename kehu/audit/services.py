@@ -95,17 +95,29 @@ def record(
     )
 
 
-def create_record[M: models.Model](actor, instance: M) -> M:
+# ``object_type`` (create/update/delete_record): the entry's type when the model has an ``object_type``
+# column of its own (a saved view's or report's record type), which ``record`` would otherwise take.
+
+
+def create_record[M: models.Model](actor, instance: M, *, object_type: str = "") -> M:
     """Save a new workspace record as ``actor`` and audit it with all its values."""
     instance.workspace = actor.workspace
     instance.created_by = instance.updated_by = actor.user
     instance.save()
     after = {name: value for name, value in snapshot(instance).items() if value not in EMPTY_VALUES}
-    record(AuditEntry.Action.CREATE, actor=actor, instance=instance, changes=diff({}, after))
+    record(
+        AuditEntry.Action.CREATE,
+        actor=actor,
+        instance=instance,
+        object_type=object_type,
+        changes=diff({}, after),
+    )
     return instance
 
 
-def update_record[M: models.Model](actor, instance: M, values: dict[str, Any]) -> dict[str, list[Any]]:
+def update_record[M: models.Model](
+    actor, instance: M, values: dict[str, Any], *, object_type: str = ""
+) -> dict[str, list[Any]]:
     """Apply ``values`` to a record as ``actor``; audit the field diff. Returns the diff."""
     before = snapshot(instance)
     for name, value in values.items():
@@ -114,11 +126,19 @@ def update_record[M: models.Model](actor, instance: M, values: dict[str, Any]) -
     if changes:
         instance.updated_by = actor.user
         instance.save()
-        record(AuditEntry.Action.UPDATE, actor=actor, instance=instance, changes=changes)
+        record(
+            AuditEntry.Action.UPDATE, actor=actor, instance=instance, object_type=object_type, changes=changes
+        )
     return changes
 
 
-def delete_record(actor, instance: models.Model) -> None:
+def delete_record(actor, instance: models.Model, *, object_type: str = "") -> None:
     """Delete a record as ``actor``; the audit entry keeps its last values."""
-    record(AuditEntry.Action.DELETE, actor=actor, instance=instance, changes=diff(snapshot(instance), {}))
+    record(
+        AuditEntry.Action.DELETE,
+        actor=actor,
+        instance=instance,
+        object_type=object_type,
+        changes=diff(snapshot(instance), {}),
+    )
     instance.delete()

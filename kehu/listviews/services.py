@@ -23,7 +23,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from kehu.audit.models import AuditEntry
-from kehu.audit.services import diff, record, snapshot
+from kehu.audit.services import create_record, delete_record, record, update_record
 from kehu.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.workspaces.access import Actor, require
 
@@ -42,49 +42,7 @@ SHARING_ROLES = {"owner", "admin", "manager"}
 
 # Both models have an ``object_type`` column (the list's record type); the audit would take it for
 # the entry's own type, so the entries name the model explicitly.
-AUDIT_TYPES = {SavedView: "listviews.savedview", ListJob: "listviews.listjob"}
-
-
-def _create(actor: Actor, instance):
-    instance.workspace = actor.workspace
-    instance.created_by = instance.updated_by = actor.user
-    instance.save()
-    record(
-        AuditEntry.Action.CREATE,
-        actor=actor,
-        instance=instance,
-        object_type=AUDIT_TYPES[type(instance)],
-        changes=diff({}, snapshot(instance)),
-    )
-    return instance
-
-
-def _update(actor: Actor, instance, values: dict) -> None:
-    before = snapshot(instance)
-    for name, value in values.items():
-        setattr(instance, name, value)
-    changes = diff(before, snapshot(instance))
-    if changes:
-        instance.updated_by = actor.user
-        instance.save()
-        record(
-            AuditEntry.Action.UPDATE,
-            actor=actor,
-            instance=instance,
-            object_type=AUDIT_TYPES[type(instance)],
-            changes=changes,
-        )
-
-
-def _delete(actor: Actor, instance) -> None:
-    record(
-        AuditEntry.Action.DELETE,
-        actor=actor,
-        instance=instance,
-        object_type=AUDIT_TYPES[type(instance)],
-        changes=diff(snapshot(instance), {}),
-    )
-    instance.delete()
+VIEW_TYPE, JOB_TYPE = "listviews.savedview", "listviews.listjob"
 
 
 def list_config(object_type: str) -> ListConfig:
@@ -179,7 +137,7 @@ def _single_default(actor: Actor, view: SavedView) -> None:
     if view.shared == SavedView.Sharing.PERSONAL:
         others = others.filter(owner_id=view.owner_id)
     for other in others.exclude(pk=view.pk):
-        _update(actor, other, {"is_default": False})
+        update_record(actor, other, {"is_default": False}, object_type=VIEW_TYPE)
 
 
 @transaction.atomic
@@ -189,7 +147,9 @@ def create_view(actor: Actor, object_type: str, **values: Any) -> SavedView:
     require(actor, "view", object_type)
     values.setdefault("name", "")
     cleaned = _clean_view(actor, config, values)
-    view = _create(actor, SavedView(object_type=object_type, owner=actor.user, **cleaned))
+    view = create_record(
+        actor, SavedView(object_type=object_type, owner=actor.user, **cleaned), object_type=VIEW_TYPE
+    )
     _single_default(actor, view)
     return view
 
@@ -203,7 +163,7 @@ def update_view(actor: Actor, view: SavedView, **values: Any) -> SavedView:
         raise ValidationFailed(
             [FieldError("shared", _("Only the owner can make a view personal."), "forbidden")]
         )
-    _update(actor, view, cleaned)
+    update_record(actor, view, cleaned, object_type=VIEW_TYPE)
     _single_default(actor, view)
     return view
 
@@ -212,7 +172,7 @@ def update_view(actor: Actor, view: SavedView, **values: Any) -> SavedView:
 def delete_view(actor: Actor, view: SavedView) -> None:
     if not can_edit_view(actor, view):
         raise PermissionDenied(_("Only the owner of this view can delete it."))
-    _delete(actor, view)
+    delete_record(actor, view, object_type=VIEW_TYPE)
 
 
 # --- bulk actions -----------------------------------------------------------------------------------
@@ -479,7 +439,7 @@ def job_path(job: ListJob) -> Path:
 def _enqueue(actor: Actor, config: ListConfig, kind: str, params: dict, *, description: str, rows: int):
     from .tasks import run_list_job
 
-    job = _create(
+    job = create_record(
         actor,
         ListJob(
             kind=kind,
@@ -489,6 +449,7 @@ def _enqueue(actor: Actor, config: ListConfig, kind: str, params: dict, *, descr
             description=description[:500],
             row_count=rows,
         ),
+        object_type=JOB_TYPE,
     )
     job_id, membership_id = job.pk, actor.membership.pk
     transaction.on_commit(lambda: run_list_job.enqueue(membership_id, job_id))

@@ -12,8 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.audit.models import AuditEntry
-from kehu.audit.services import diff, record, snapshot
+from kehu.audit.services import create_record, delete_record, update_record
 from kehu.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.workspaces.access import Actor
 from kehu.workspaces.models import Membership, Team
@@ -21,51 +20,10 @@ from kehu.workspaces.models import Membership, Team
 from . import engine
 from .models import Chart, Dashboard, Report, Sharing, Tile
 
-AUDIT_TYPES = {Report: "reports.report", Dashboard: "reports.dashboard", Tile: "reports.tile"}
+# A report's ``object_type`` column is the record type it reports on; its audit entries name the model.
+REPORT_TYPE = "reports.report"
 MAX_TILES = 24
 MAX_NAME = 120
-
-
-def _create(actor: Actor, instance):
-    instance.workspace = actor.workspace
-    instance.created_by = instance.updated_by = actor.user
-    instance.save()
-    record(
-        AuditEntry.Action.CREATE,
-        actor=actor,
-        instance=instance,
-        object_type=AUDIT_TYPES[type(instance)],
-        changes=diff({}, snapshot(instance)),
-    )
-    return instance
-
-
-def _update(actor: Actor, instance, values: dict) -> None:
-    before = snapshot(instance)
-    for name, value in values.items():
-        setattr(instance, name, value)
-    changes = diff(before, snapshot(instance))
-    if changes:
-        instance.updated_by = actor.user
-        instance.save()
-        record(
-            AuditEntry.Action.UPDATE,
-            actor=actor,
-            instance=instance,
-            object_type=AUDIT_TYPES[type(instance)],
-            changes=changes,
-        )
-
-
-def _delete(actor: Actor, instance) -> None:
-    record(
-        AuditEntry.Action.DELETE,
-        actor=actor,
-        instance=instance,
-        object_type=AUDIT_TYPES[type(instance)],
-        changes=diff(snapshot(instance), {}),
-    )
-    instance.delete()
 
 
 # --- who sees what ----------------------------------------------------------------------------------
@@ -180,7 +138,7 @@ def create_report(actor: Actor, **values: Any) -> Report:
     """A new saved report owned by the actor (private unless ``sharing`` says otherwise)."""
     cleaned = _clean_report(actor, values)
     with transaction.atomic():
-        return _create(actor, Report(owner=actor.user, **cleaned))
+        return create_record(actor, Report(owner=actor.user, **cleaned), object_type=REPORT_TYPE)
 
 
 def update_report(actor: Actor, report: Report, **values: Any) -> Report:
@@ -188,7 +146,7 @@ def update_report(actor: Actor, report: Report, **values: Any) -> Report:
         raise PermissionDenied(_("Only the report's owner can change it."))
     cleaned = _clean_report(actor, values, instance=report)
     with transaction.atomic():
-        _update(actor, report, cleaned)
+        update_record(actor, report, cleaned, object_type=REPORT_TYPE)
     return report
 
 
@@ -196,7 +154,7 @@ def delete_report(actor: Actor, report: Report) -> None:
     if not can_edit(actor, report):
         raise PermissionDenied(_("Only the report's owner can change it."))
     with transaction.atomic():
-        _delete(actor, report)
+        delete_record(actor, report, object_type=REPORT_TYPE)
 
 
 TILE_CACHE_SECONDS = 300
@@ -278,9 +236,9 @@ def _clean_dashboard(actor: Actor, values: dict, *, instance: Dashboard | None =
 def _save_dashboard(actor: Actor, dashboard: Dashboard | None, cleaned: dict) -> Dashboard:
     recipients = cleaned.pop("recipient_ids", None)
     if dashboard is None:
-        dashboard = _create(actor, Dashboard(owner=actor.user, **cleaned))
+        dashboard = create_record(actor, Dashboard(owner=actor.user, **cleaned))
     else:
-        _update(actor, dashboard, cleaned)
+        update_record(actor, dashboard, cleaned)
     if recipients is not None:
         dashboard.recipients.set(recipients)
     return dashboard
@@ -304,7 +262,7 @@ def delete_dashboard(actor: Actor, dashboard: Dashboard) -> None:
     if not can_edit(actor, dashboard):
         raise PermissionDenied(_("Only the dashboard's owner can change it."))
     with transaction.atomic():
-        _delete(actor, dashboard)
+        delete_record(actor, dashboard)
 
 
 def tiles_of(dashboard: Dashboard) -> list[Tile]:
@@ -342,7 +300,7 @@ def add_tile(
     width = 2 if str(width) == "2" else 1
     with transaction.atomic():
         position = (dashboard.tiles.aggregate(top=Max("position"))["top"] or 0) + 1
-        return _create(
+        return create_record(
             actor,
             Tile(
                 dashboard=dashboard,
@@ -366,7 +324,7 @@ def remove_tile(actor: Actor, dashboard: Dashboard, tile_id: Any) -> None:
     if not can_edit(actor, dashboard):
         raise PermissionDenied(_("Only the dashboard's owner can change it."))
     with transaction.atomic():
-        _delete(actor, _tile(dashboard, tile_id))
+        delete_record(actor, _tile(dashboard, tile_id))
 
 
 def update_tile(
@@ -378,7 +336,7 @@ def update_tile(
     tile = _tile(dashboard, tile_id)
     with transaction.atomic():
         if width is not None:
-            _update(actor, tile, {"width": 2 if str(width) == "2" else 1})
+            update_record(actor, tile, {"width": 2 if str(width) == "2" else 1})
         if move in {"up", "down"}:
             tiles = tiles_of(dashboard)
             index = next(i for i, t in enumerate(tiles) if t.pk == tile.pk)
@@ -387,7 +345,7 @@ def update_tile(
                 tiles[index], tiles[other] = tiles[other], tiles[index]
                 for position, item in enumerate(tiles, start=1):
                     if item.position != position:
-                        _update(actor, item, {"position": position})
+                        update_record(actor, item, {"position": position})
     return tile
 
 
@@ -404,7 +362,7 @@ def reorder_tiles(actor: Actor, dashboard: Dashboard, tile_ids: list) -> None:
     with transaction.atomic():
         for position, pk in enumerate(ids, start=1):
             if tiles[pk].position != position:
-                _update(actor, tiles[pk], {"position": position})
+                update_record(actor, tiles[pk], {"position": position})
 
 
 # --- the default "customer value" dashboard ---------------------------------------------------------
@@ -429,7 +387,7 @@ def ensure_customer_value(actor: Actor) -> Dashboard:
         # Built here (not through create_report) because the workspace owner owns them, whoever
         # happened to open the page first; the entries are audited as that visitor's action.
         def report(name: str, field: str, chart: str) -> Report:
-            return _create(
+            return create_record(
                 actor,
                 Report(
                     owner=owner,
@@ -444,11 +402,12 @@ def ensure_customer_value(actor: Actor) -> Dashboard:
                         "sort": "group",
                     },
                 ),
+                object_type=REPORT_TYPE,
             )
 
         funnel = report(_("Lifecycle funnel"), "lifecycle_stage", Chart.FUNNEL)
         grades = report(_("Grade distribution"), "grade", Chart.PIE)
-        dashboard = _create(
+        dashboard = create_record(
             actor,
             Dashboard(owner=owner, sharing=Sharing.WORKSPACE, key=CUSTOMER_VALUE, name=_("Customer value")),
         )
@@ -461,7 +420,7 @@ def ensure_customer_value(actor: Actor) -> Dashboard:
             ("", "churn_risks", 1),
         ]
         for position, (item, kind, width) in enumerate(layout, start=1):
-            _create(
+            create_record(
                 actor,
                 Tile(dashboard=dashboard, report=item or None, kind=kind, width=width, position=position),
             )

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from kehu.audit.models import AuditEntry
 from kehu.reports import services
 from kehu.reports.models import Dashboard, Report, Sharing
 
@@ -38,6 +39,15 @@ def test_create_run_update_delete(data):
     assert changed.status_code == 200 and changed.json()["chart"] == "bar"
     assert api.delete(f"/api/v1/reports/{body['id']}").status_code == 204
     assert api.get(f"/api/v1/reports/{body['id']}").status_code == 404
+    # Audited as reports (not as the accounts the report is about).
+    with data.tenant.scope():
+        entries = list(
+            AuditEntry.objects.filter(object_type="reports.report", object_id=str(body["id"]))
+            .order_by("pk")
+            .values_list("action", "changes")
+        )
+    assert [action for action, _ in entries] == ["create", "update", "delete"]
+    assert entries[0][1]["name"] == [None, "By grade"] and entries[1][1]["chart"] == ["pie", "bar"]
 
 
 def test_run_with_a_date_range(data):
