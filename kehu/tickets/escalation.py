@@ -108,8 +108,6 @@ def _warn(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bool
 
 
 def _breach(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bool:
-    from kehu.customers.models import Account, Contact
-
     from . import services
 
     with transaction.atomic():
@@ -139,14 +137,9 @@ def _breach(ticket: Ticket, policy: SlaPolicy, target: str, now: datetime) -> bo
         }
         recipients = list(dict.fromkeys(recipients + _recipients(ticket, policy)))
         notify(ticket.workspace, recipients, "sla_breach", text, Ticket.object_type, ticket.pk)
-        links = [(Ticket.object_type, ticket.pk)]
-        if ticket.contact_id:
-            links.append((Contact.object_type, ticket.contact_id))
-        if ticket.account_id:
-            links.append((Account.object_type, ticket.account_id))
         record_system_activity(
             ticket.workspace,
-            links=links,
+            links=services.activity_links(ticket),
             kind="note",
             subject=_("SLA breached on ticket #%(n)s: %(target)s")
             % {"n": ticket.number, "target": _label(target)},

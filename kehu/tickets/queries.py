@@ -61,55 +61,34 @@ def complaint_report(actor: Actor, *, since=None, until=None) -> dict:
     if until:
         qs = qs.filter(created_at__lt=until)
 
-    def grouped(*fields):
-        return list(
+    def grouped(key: str, label, *extra: str) -> list[dict]:
+        """Counts and compensation per value of ``key``; ``label(row)`` names a group."""
+        rows = (
             qs.order_by()
-            .values(*fields)
+            .values(key, *extra)
             .annotate(count=Count("id"), compensation=Sum("compensation_amount"))
-            .order_by("-count", *fields)
+            .order_by("-count", key, *extra)
         )
+        return [
+            {
+                "key": r[key],
+                "label": str(label(r) or "") or "—",
+                "count": r["count"],
+                "compensation": r["compensation"] or 0,
+            }
+            for r in rows
+        ]
+
+    def choice(field: str, choices):
+        names = dict(choices.choices)
+        return lambda row: names.get(row[field], "")
 
     totals = qs.order_by().aggregate(count=Count("id"), compensation=Sum("compensation_amount"))
-    causes = dict(Ticket.RootCause.choices)
-    outcomes = dict(Ticket.Outcome.choices)
-    severities = dict(Ticket.Severity.choices)
     return {
         "total": totals["count"],
         "compensation": totals["compensation"] or 0,
-        "by_root_cause": [
-            {
-                "key": r["root_cause"],
-                "label": str(causes.get(r["root_cause"], "")) or "—",
-                "count": r["count"],
-                "compensation": r["compensation"] or 0,
-            }
-            for r in grouped("root_cause")
-        ],
-        "by_product": [
-            {
-                "key": r["product_id"],
-                "label": r["product__name"] or "—",
-                "count": r["count"],
-                "compensation": r["compensation"] or 0,
-            }
-            for r in grouped("product_id", "product__name")
-        ],
-        "by_outcome": [
-            {
-                "key": r["outcome"],
-                "label": str(outcomes.get(r["outcome"], "")) or "—",
-                "count": r["count"],
-                "compensation": r["compensation"] or 0,
-            }
-            for r in grouped("outcome")
-        ],
-        "by_severity": [
-            {
-                "key": r["severity"],
-                "label": str(severities.get(r["severity"], "")) or "—",
-                "count": r["count"],
-                "compensation": r["compensation"] or 0,
-            }
-            for r in grouped("severity")
-        ],
+        "by_root_cause": grouped("root_cause", choice("root_cause", Ticket.RootCause)),
+        "by_product": grouped("product_id", lambda row: row["product__name"], "product__name"),
+        "by_outcome": grouped("outcome", choice("outcome", Ticket.Outcome)),
+        "by_severity": grouped("severity", choice("severity", Ticket.Severity)),
     }

@@ -387,6 +387,16 @@ _ACTIVITY_KIND = {
 }
 
 
+def activity_links(ticket: Ticket) -> list[tuple[str, int]]:
+    """Where an activity about the ticket shows: the ticket's, its contact's and its account's timelines."""
+    links = [(Ticket.object_type, ticket.pk)]
+    if ticket.contact_id:
+        links.append((Contact.object_type, ticket.contact_id))
+    if ticket.account_id:
+        links.append((Account.object_type, ticket.account_id))
+    return links
+
+
 def _log_on_timeline(ticket: Ticket, entry: TicketEntry) -> None:
     """The entry as an activity on the ticket's, contact's and account's timelines."""
     if entry.kind == TicketEntry.Kind.NOTE:
@@ -401,14 +411,9 @@ def _log_on_timeline(ticket: Ticket, entry: TicketEntry) -> None:
             if customer
             else _("Reply on ticket #%(n)s: %(subject)s")
         )
-    links = [(Ticket.object_type, ticket.pk)]
-    if ticket.contact_id:
-        links.append((Contact.object_type, ticket.contact_id))
-    if ticket.account_id:
-        links.append((Account.object_type, ticket.account_id))
     activity = record_system_activity(
         ticket.workspace,
-        links=links,
+        links=activity_links(ticket),
         kind=kind,
         channel=channel,
         direction=direction,
@@ -528,6 +533,19 @@ def route(ticket: Ticket, grade: str) -> RoutingRule | None:
 # --- opening and conversation ------------------------------------------------------------------------
 
 
+def _notify_assignee(actor: Actor, ticket: Ticket, before: int | None) -> None:
+    """Tell the ticket's assignee it is theirs, unless they had it already or gave it to themselves."""
+    if ticket.owner_id and ticket.owner_id != before and ticket.owner_id != getattr(actor.user, "pk", None):
+        notify(
+            ticket.workspace,
+            [ticket.owner_id],
+            "assigned",
+            _("Ticket #%(n)s is yours: %(subject)s") % {"n": ticket.number, "subject": ticket.subject},
+            Ticket.object_type,
+            ticket.pk,
+        )
+
+
 @transaction.atomic
 def open_ticket(
     actor: Actor,
@@ -608,15 +626,7 @@ def open_ticket(
             sender_name=ticket.requester_name,
             message_id=clean_message_id(message_id),
         )
-    if ticket.owner_id and ticket.owner_id != getattr(actor.user, "pk", None):
-        notify(
-            ticket.workspace,
-            [ticket.owner_id],
-            "assigned",
-            _("Ticket #%(n)s is yours: %(subject)s") % {"n": ticket.number, "subject": ticket.subject},
-            Ticket.object_type,
-            ticket.pk,
-        )
+    _notify_assignee(actor, ticket, None)
     send_after_commit(ticket_opened, Ticket, ticket=ticket)
     return ticket
 
@@ -792,15 +802,7 @@ def assign(actor: Actor, ticket: Ticket, user=None, team=None) -> Ticket:
         raise ValidationFailed(errors)
     before = ticket.owner_id
     update_record(actor, ticket, {"owner_id": owner_id, "team_id": team_id})
-    if owner_id and owner_id != before and owner_id != getattr(actor.user, "pk", None):
-        notify(
-            ticket.workspace,
-            [owner_id],
-            "assigned",
-            _("Ticket #%(n)s is yours: %(subject)s") % {"n": ticket.number, "subject": ticket.subject},
-            Ticket.object_type,
-            ticket.pk,
-        )
+    _notify_assignee(actor, ticket, before)
     return ticket
 
 
