@@ -21,7 +21,7 @@ from kehu.workspaces.views import member_required, show_domain_error
 
 from . import services
 from .forms import ArticleForm, CategoryForm, article_initial
-from .hooks import HELP_WIDGETS, help_language
+from .hooks import help_language, widget_context
 from .models import LANGUAGES, Article, ArticleVersion, Category
 from .queries import articles_for
 from .rendering import excerpt, render_body
@@ -218,10 +218,9 @@ def _public(workspace):
 
 def _help_context(request, workspace, language: str, **extra) -> dict:
     return {
-        "help_workspace": workspace,
+        **widget_context(request, workspace),
         "language": language,
         "languages": LANGUAGES,
-        "widgets": HELP_WIDGETS,
         "query": "",
         **extra,
     }
