@@ -86,14 +86,12 @@ class RangeQuery(Schema):
 
 
 def _result(survey: Survey) -> dict:
-    scores = list(survey.responses.values_list("score", flat=True))
+    nps, average = services.survey_results(survey)
     out = {f: getattr(survey, f) for f in SurveyOut.model_fields}
-    out["responses"] = len(scores)
-    out["average"] = round(sum(scores) / len(scores), 2) if scores else None
+    out["responses"] = nps.responses
+    out["average"] = average
     if survey.kind == "nps":
-        out.update(services.nps_of(scores).as_dict())
-        out.pop("responses")
-        out["responses"] = len(scores)
+        out.update(nps.as_dict())
     return out
 
 

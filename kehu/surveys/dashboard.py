@@ -38,6 +38,7 @@ from kehu.workspaces.access import Actor, require, visible
 from kehu.workspaces.models import Team
 
 from .models import Kind, SurveyResponse
+from .services import Nps, nps_counts
 
 OPEN_STATUSES = ("new", "open", "pending", "on_hold", "reopened")
 AGE_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, 30), (30, None))  # days
@@ -257,29 +258,12 @@ def satisfaction(s: Scope) -> dict:
         .order_by("bucket")
     )
     nps_qs = responses.filter(kind=Kind.NPS) if s.actor.can("view", "surveys.survey") else responses.none()
-    nps_rows = (
-        nps_qs.annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(
-            n=Count("id"),
-            promoters=Count("id", filter=Q(score__gte=9)),
-            detractors=Count("id", filter=Q(score__lte=6)),
-        )
-        .order_by("bucket")
-    )
+    nps_rows = nps_qs.annotate(bucket=bucket).values("bucket").annotate(**nps_counts()).order_by("bucket")
     csat_total = csat.order_by().aggregate(
         n=Count("id"), avg=Avg("score"), satisfied=Count("id", filter=Q(score__gte=4))
     )
-    nps_total = nps_qs.order_by().aggregate(
-        n=Count("id"),
-        promoters=Count("id", filter=Q(score__gte=9)),
-        detractors=Count("id", filter=Q(score__lte=6)),
-    )
+    nps_total = nps_qs.order_by().aggregate(**nps_counts())
     sentiments = _counts(csat.exclude(sentiment=""), "sentiment")
-
-    def nps(row) -> float | None:
-        return None if not row["n"] else round(100 * (row["promoters"] - row["detractors"]) / row["n"], 1)
-
     return {
         "unit": unit,
         "csat": {
@@ -301,9 +285,9 @@ def satisfaction(s: Scope) -> dict:
             "responses": nps_total["n"],
             "promoters": nps_total["promoters"],
             "detractors": nps_total["detractors"],
-            "nps": nps(nps_total),
+            "nps": Nps.of(nps_total).score,
             "trend": [
-                {"bucket": r["bucket"].date().isoformat(), "responses": r["n"], "nps": nps(r)}
+                {"bucket": r["bucket"].date().isoformat(), "responses": r["n"], "nps": Nps.of(r).score}
                 for r in nps_rows
             ],
         },

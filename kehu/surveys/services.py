@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -363,12 +363,36 @@ class Nps:
             "nps": self.score,
         }
 
+    @classmethod
+    def of(cls, row: dict) -> "Nps":
+        """From a row of the ``nps_counts()`` aggregates."""
+        n, promoters, detractors = row["n"], row["promoters"], row["detractors"]
+        return cls(n, promoters, n - promoters - detractors, detractors)
+
+
+PROMOTER_MIN, DETRACTOR_MAX = 9, 6  # promoters 9–10, passives 7–8, detractors 0–6
+
 
 def nps_of(scores: list[int]) -> Nps:
     """NPS of 0–10 answers: promoters 9–10, passives 7–8, detractors 0–6."""
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
+    promoters = sum(1 for s in scores if s >= PROMOTER_MIN)
+    detractors = sum(1 for s in scores if s <= DETRACTOR_MAX)
     return Nps(len(scores), promoters, len(scores) - promoters - detractors, detractors)
+
+
+def nps_counts() -> dict:
+    """The counts ``Nps.of`` reads, as aggregates for ``aggregate()`` or a GROUP BY's ``annotate()``."""
+    return {
+        "n": Count("id"),
+        "promoters": Count("id", filter=Q(score__gte=PROMOTER_MIN)),
+        "detractors": Count("id", filter=Q(score__lte=DETRACTOR_MAX)),
+    }
+
+
+def survey_results(survey: Survey) -> tuple[Nps, float | None]:
+    """A campaign's answers in one aggregate query: their NPS counts and average score (2 decimals)."""
+    row = SurveyResponse.objects.filter(survey=survey).order_by().aggregate(avg=Avg("score"), **nps_counts())
+    return Nps.of(row), (round(row["avg"], 2) if row["avg"] is not None else None)
 
 
 # --- campaigns ---------------------------------------------------------------------------------------

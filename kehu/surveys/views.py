@@ -67,7 +67,7 @@ def survey_edit(request, pk: int):
 def survey_detail(request, pk: int):
     actor = request.actor
     survey = access_record(actor, Survey.objects.select_related("audience_view"), pk)
-    scores = list(SurveyResponse.objects.filter(survey=survey).values_list("score", flat=True))
+    nps, average = services.survey_results(survey)
     comments = list(
         SurveyResponse.objects.filter(survey=survey)
         .exclude(comment="")
@@ -76,9 +76,9 @@ def survey_detail(request, pk: int):
     )
     context = {
         "survey": survey,
-        "nps": services.nps_of(scores) if survey.kind == "nps" else None,
-        "csat_average": round(sum(scores) / len(scores), 2) if scores and survey.kind == "csat" else None,
-        "answered": len(scores),
+        "nps": nps if survey.kind == "nps" else None,
+        "csat_average": average if survey.kind == "csat" else None,
+        "answered": nps.responses,
         "comments": comments,
         "audience_size": services.audience(actor, survey).count()
         if survey.status == Survey.Status.DRAFT

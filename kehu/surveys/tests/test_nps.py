@@ -107,6 +107,11 @@ def test_campaign_to_a_grade_goes_to_consenting_contacts_in_batches(
         result["detractors"],
         result["nps"],
     ) == (3, 1, 1, 1, 0.0)
+    assert result["average"] == 7.0
+    page = tenant.web_client("admin").get(f"/surveys/{survey_id}/").content.decode()
+    assert '<dd id="answer-count">3</dd>' in page
+    assert '<dd id="survey-nps">0.0</dd>' in page
+    assert "<dd>1 / 1 / 1</dd>" in page
     with scopes_disabled():
         assert SurveyResponse.objects.filter(survey_id=survey_id, kind="nps").count() == 3
 
