@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -241,21 +242,28 @@ def _respond(workspace, conversation, question, lang, choice, handover) -> Reply
     return Reply(token, "clarify", text, round(decision.confidence, 3), None, choices)
 
 
-def deflection(workspace, since=None) -> dict:
-    """Conversations, deflected (ended with an answer, never handed over), handed over; for the
-    service dashboard."""
+def deflection(workspace, since=None, until=None) -> dict:
+    """Conversations started in [since, until) with at least one question: deflected (ended with an
+    answer, never handed over), handed over, and the rate; for the service dashboard. One query."""
     with scope(workspace=workspace):
-        conversations = BotConversation.objects.all()
+        conversations = BotConversation.objects.filter(turn_count__gt=0)
         if since is not None:
             conversations = conversations.filter(created_at__gte=since)
-        total = conversations.count()
-        deflected = conversations.filter(
-            outcome=BotConversation.Outcome.ANSWERED, handed_over_at__isnull=True
-        ).count()
-        handed = conversations.filter(handed_over_at__isnull=False).count()
+        if until is not None:
+            conversations = conversations.filter(created_at__lt=until)
+        row = conversations.order_by().aggregate(
+            total=Count("id"),
+            deflected=Count(
+                "id", filter=Q(outcome=BotConversation.Outcome.ANSWERED, handed_over_at__isnull=True)
+            ),
+            handed_over=Count(
+                "id", filter=Q(handed_over_at__isnull=False) | Q(outcome=BotConversation.Outcome.HANDED_OVER)
+            ),
+        )
+    total, deflected = row["total"], row["deflected"]
     return {
         "conversations": total,
         "deflected": deflected,
-        "handed_over": handed,
+        "handed_over": row["handed_over"],
         "rate": deflected / total if total else None,
     }

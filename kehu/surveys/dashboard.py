@@ -312,23 +312,14 @@ def bot(s: Scope) -> dict:
     answered without handing over to a person (deflected), handed over, and left unresolved."""
     if not apps.is_installed("kehu.bot"):
         return {"conversations": 0, "deflected": 0, "handed_over": 0, "deflection_rate": None}
-    from kehu.bot.models import BotConversation
+    from kehu.bot.services import deflection
 
-    start, end = s.bounds
-    row = (
-        BotConversation.objects.filter(created_at__gte=start, created_at__lt=end, turn_count__gt=0)
-        .order_by()
-        .aggregate(
-            total=Count("id"),
-            deflected=Count("id", filter=Q(outcome="answered", handed_over_at__isnull=True)),
-            handed_over=Count("id", filter=Q(handed_over_at__isnull=False) | Q(outcome="handed_over")),
-        )
-    )
+    stats = deflection(s.actor.workspace, *s.bounds)
     return {
-        "conversations": row["total"],
-        "deflected": row["deflected"],
-        "handed_over": row["handed_over"],
-        "deflection_rate": percent(row["deflected"], row["total"]),
+        "conversations": stats["conversations"],
+        "deflected": stats["deflected"],
+        "handed_over": stats["handed_over"],
+        "deflection_rate": percent(stats["deflected"], stats["conversations"]),
     }
 
 
