@@ -17,7 +17,7 @@ def responses_of(record, limit: int = PANEL_ROWS) -> list[SurveyResponse]:
     column = "contact" if isinstance(record, Contact) else "account"
     return list(
         SurveyResponse.objects.filter(**{column: record.pk})
-        .select_related("ticket", "survey")
+        .select_related("ticket")  # the latest CSAT shows its ticket's reference
         .order_by("-answered_at", "-id")[:limit]
     )
 
