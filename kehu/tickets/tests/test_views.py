@@ -74,8 +74,10 @@ def test_tabs_filter_the_queue(tenant):
     assert "问题 0" in unassigned and "问题 1" not in unassigned
     mine = client.get("/tickets/?tab=mine").content.decode()
     assert "问题 1" in mine and "问题 0" not in mine
-    assert client.get("/tickets/?tab=breached").status_code == 200
-    assert client.get("/tickets/?q=%232").status_code == 200
+    breached = client.get("/tickets/?tab=breached").content.decode()
+    assert "问题 0" not in breached and "问题 1" not in breached  # no SLA policy, so nothing is late
+    found = client.get(f"/tickets/?q=%23{tickets[1].number}").content.decode()
+    assert "问题 1" in found and "问题 0" not in found
 
 
 def test_create_from_an_account_page_with_an_attachment(tenant):
