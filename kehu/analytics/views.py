@@ -108,14 +108,7 @@ def _stage_counts():
 class LifecycleForm(forms.ModelForm):
     class Meta:
         model = LifecycleSettings
-        fields = [
-            "new_customer_days",
-            "at_risk_factor",
-            "at_risk_floor_days",
-            "at_risk_ceiling_days",
-            "default_interval_days",
-            "churn_days",
-        ]
+        fields = list(services.LIFECYCLE_FIELDS)
 
 
 class JsonField(forms.CharField):
@@ -138,21 +131,7 @@ class ValueForm(forms.ModelForm):
 
     class Meta:
         model = ValueSettings
-        fields = [
-            "value_months",
-            "rfm_method",
-            "rfm_bins",
-            "grade_method",
-            "tiers",
-            "weights",
-            "potential_source",
-            "loyalty_source",
-            "cost_per_ticket",
-            "cost_per_complaint",
-            "cost_per_visit",
-            "valuable_share",
-            "growth_pct",
-        ]
+        fields = list(services.VALUE_FIELDS)
 
 
 @member_required
