@@ -104,23 +104,6 @@ def top_churn_risks(actor: Actor, limit: int = 10) -> list[tuple]:
     return out
 
 
-def clv_histogram(actor: Actor, bins: int = 8) -> list[tuple[str, int]]:
-    """(bucket label, count) of the visible accounts' 12-month CLV, equal-width buckets."""
-    from django.db.models import Max
-
-    accounts = visible(actor, Account.objects.all()).values("pk")
-    rows = CustomerPrediction.objects.filter(account_id__in=accounts, clv__isnull=False)
-    top = rows.aggregate(m=Max("clv"))["m"]
-    if top is None:
-        return []
-    top = float(top)
-    width = max(top / bins, 1.0)
-    counts = [0] * bins
-    for value in rows.values_list("clv", flat=True).iterator(chunk_size=10000):
-        counts[min(int(float(value) // width), bins - 1)] += 1
-    return [(f"{i * width:,.0f}–{(i + 1) * width:,.0f}", counts[i]) for i in range(bins)]
-
-
 def model_report() -> dict:
     clv, churn = latest_models()
     return {
