@@ -19,7 +19,7 @@ from kehu.workspaces.services import actor_for
 
 from . import services
 from .models import Dashboard
-from .tiles import SPECIAL_TILES
+from .tiles import SPECIAL_TILES, last_twelve_months, tile_title
 
 SEND_HOUR = 7  # local time of the workspace: the email is there before the working day
 
@@ -27,7 +27,7 @@ SEND_HOUR = 7  # local time of the workspace: the email is there before the work
 def _tile_sections(actor, dashboard: Dashboard, start, end) -> list[dict]:
     sections = []
     for tile in services.tiles_of(dashboard):
-        section = {"title": tile.title or (tile.report.name if tile.report_id else "")}
+        section = {"title": tile_title(tile)}
         if tile.report_id:
             try:
                 report = services.get_report(actor, tile.report_id)
@@ -38,7 +38,6 @@ def _tile_sections(actor, dashboard: Dashboard, start, end) -> list[dict]:
             special = SPECIAL_TILES.get(tile.kind)
             if special is None:
                 continue
-            section["title"] = section["title"] or str(special.title)
             data = special.render(actor, start, end)
             section["special_html"] = (
                 render_to_string(special.template, {"data": data}) if data is not None else ""
@@ -50,8 +49,7 @@ def _tile_sections(actor, dashboard: Dashboard, start, end) -> list[dict]:
 def send_dashboard(dashboard: Dashboard) -> int:
     """Mail the dashboard (last 12 months) to its recipients; how many emails were sent."""
     workspace = dashboard.workspace
-    today = timezone.now().astimezone(workspace_tz(workspace)).date()
-    start, end = today.replace(day=1).replace(year=today.year - 1), today
+    start, end = last_twelve_months(workspace)
     sent = 0
     for user in dashboard.recipients.filter(is_active=True).order_by("pk"):
         actor = actor_for(user, workspace)

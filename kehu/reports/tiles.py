@@ -52,6 +52,12 @@ def _accounts(actor: Actor):
     return visible(actor, Account.objects.all()).values("pk")
 
 
+def last_twelve_months(workspace) -> tuple[date, date]:
+    """A dashboard's range when none is chosen: the first of this month a year ago to today (local)."""
+    today = today_in(workspace)
+    return date(today.year - 1, today.month, 1), today
+
+
 def _pct(value) -> str:
     return "—" if value is None else f"{value:.1%}"
 
@@ -65,8 +71,8 @@ def kpis_by_month(actor: Actor, start: date | None, end: date | None) -> dict | 
         return None
     compute = _function("kehu.analytics.kpis", "compute_kpis")
     if start is None or end is None:
-        today = today_in(actor.workspace)
-        start, end = start or date(today.year - 1, today.month, 1), end or today
+        first, today = last_twelve_months(actor.workspace)
+        start, end = start or first, end or today
     if compute is not None and actor.grant(Account.object_type).scope == "all":
         rows = [
             {
@@ -131,7 +137,7 @@ CLV_BINS = 8
 
 def clv_distribution(actor: Actor, start: date | None, end: date | None) -> dict | None:
     """Accounts per CLV band: equal-width bands between the lowest and highest value, counted by one
-    grouped query (``predictions.queries.clv_histogram`` reads every value into Python: slow at 1M)."""
+    grouped query (not by reading every value into Python: a million rows)."""
     from kehu.forecast.charts import bars
 
     prediction = _model("predictions.CustomerPrediction")
@@ -182,3 +188,13 @@ SPECIAL_TILES: dict[str, SpecialTile] = {
         SpecialTile("churn_risks", _("Churn risk"), "reports/tiles/_churn.html", churn_risks),
     )
 }
+
+
+def tile_title(tile) -> str:
+    """The tile's own title, else its report's name, else the special tile's title."""
+    if tile.title:
+        return tile.title
+    if tile.report_id:
+        return tile.report.name
+    special = SPECIAL_TILES.get(tile.kind)
+    return str(special.title) if special else tile.kind

@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.core.errors import DomainError, ValidationFailed
-from kehu.forecast.periods import today_in
 from kehu.listviews.filters import describe, empty_spec
 from kehu.listviews.registry import config_for
 from kehu.listviews.services import CONTENT_TYPES, WRITERS, views_of
@@ -29,7 +28,7 @@ from kehu.workspaces.views import member_required
 from . import charts, engine, services
 from .fields import BUCKETS, report_fields, reportable_types
 from .models import Chart, Dashboard, Sharing, Tile
-from .tiles import SPECIAL_TILES
+from .tiles import SPECIAL_TILES, last_twelve_months, tile_title
 
 
 def _range(request) -> tuple[date | None, date | None]:
@@ -332,15 +331,6 @@ def dashboard_create(request):
     return redirect(reverse("reports:dashboard", args=[dashboard.pk]) + "?edit=1")
 
 
-def _tile_title(tile: Tile) -> str:
-    if tile.title:
-        return tile.title
-    if tile.report_id:
-        return tile.report.name
-    special = SPECIAL_TILES.get(tile.kind)
-    return str(special.title) if special else tile.kind
-
-
 @member_required
 def dashboard_page(request, pk: int):
     actor = request.actor
@@ -349,11 +339,10 @@ def dashboard_page(request, pk: int):
     edit = editable and request.GET.get("edit") == "1"
     start, end = _range(request)
     if start is None and end is None and "start" not in request.GET:
-        today = today_in(actor.workspace)
-        start, end = date(today.year - 1, today.month, 1), today
+        start, end = last_twelve_months(actor.workspace)
     tiles = services.tiles_of(dashboard)
     for tile in tiles:
-        tile.shown_title = _tile_title(tile)
+        tile.shown_title = tile_title(tile)
     query = urlencode({"start": start.isoformat() if start else "", "end": end.isoformat() if end else ""})
     context = {
         "dashboard": dashboard,
@@ -392,7 +381,7 @@ def tile(request, pk: int, tile_id: int):
     context = {
         "tile_zone": actor.workspace.time_zone or "UTC",
         "tile": item,
-        "title": _tile_title(item),
+        "title": tile_title(item),
         "dashboard": dashboard,
         "range_query": request.GET.urlencode(),
     }
