@@ -86,14 +86,15 @@ def _count_in_database(key: str, window: int) -> int:
     from kehu.core.models import RequestCounter
 
     table = connection.ops.quote_name(RequestCounter._meta.db_table)
+    key_column = connection.ops.quote_name("key")
     now = time.time()
     expires = now + window + GRACE_SECONDS
     # One statement on SQLite (≥ 3.35) and PostgreSQL: insert, or count on — or restart the
     # counter when its window is over.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({_q('key')}, hits, expires_at) VALUES (%s, 1, %s) "  # noqa: S608 — names only
-            f"ON CONFLICT ({_q('key')}) DO UPDATE SET "
+            f"INSERT INTO {table} ({key_column}, hits, expires_at) VALUES (%s, 1, %s) "  # noqa: S608 — names only
+            f"ON CONFLICT ({key_column}) DO UPDATE SET "
             f"hits = CASE WHEN {table}.expires_at < %s THEN 1 ELSE {table}.hits + 1 END, "
             f"expires_at = CASE WHEN {table}.expires_at < %s THEN excluded.expires_at "
             f"ELSE {table}.expires_at END "
@@ -104,7 +105,3 @@ def _count_in_database(key: str, window: int) -> int:
     if hits == 1 and random.random() < SWEEP_CHANCE:  # noqa: S311 — load spreading, not security
         RequestCounter.objects.filter(expires_at__lt=now).delete()
     return hits
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)

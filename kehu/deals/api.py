@@ -463,9 +463,9 @@ def pipeline_board(request: HttpRequest, pipeline_id: int, filters: Query[BoardF
     require(actor, "view", Opportunity.object_type)
     pipeline = _pipeline(actor, pipeline_id)
     board_filters = _board_filters(filters)
-    unfiltered = queries.board_records(actor, pipeline, board_filters)
-    records = apply_custom_filters(actor, unfiltered, request.GET)
-    open_rows = queries.open_totals(actor, pipeline, board_filters) if records is unfiltered else None
+    def narrow(records):
+        return apply_custom_filters(actor, records, request.GET)
+
     columns = [
         {
             "stage": column.stage,
@@ -475,9 +475,7 @@ def pipeline_board(request: HttpRequest, pipeline_id: int, filters: Query[BoardF
             "cards": [card._asdict() for card in column.cards],
             "next_cursor": column.next_cursor,
         }
-        for column in queries.board(
-            records, pipeline, closed_since=board_filters.closed_since(), open_rows=open_rows
-        )
+        for column in queries.pipeline_board(actor, pipeline, board_filters, narrow=narrow)
     ]
     return {
         "pipeline": _pipeline_out(pipeline),

@@ -211,8 +211,8 @@ def column_totals(
     }
 
 
-def _column_cards(records: QuerySet[Opportunity], stage: Stage, closed_since) -> QuerySet[Opportunity]:
-    qs = records.filter(stage=stage)
+def _column_cards(records: QuerySet[Opportunity], stage_id: int, closed_since) -> QuerySet[Opportunity]:
+    qs = records.filter(stage_id=stage_id)
     if closed_since is not None:
         qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=closed_since))
     return qs
@@ -227,7 +227,7 @@ def cards(
 ) -> tuple[list[Card], str | None]:
     """One keyset page of a column's cards, most recently changed first (closed deals only when
     closed since ``closed_since``, if given)."""
-    qs = _column_cards(records, stage, closed_since).values_list(*CARD_FIELDS, named=True)
+    qs = _column_cards(records, stage.pk, closed_since).values_list(*CARD_FIELDS, named=True)
     rows, next_cursor = keyset_page(qs, ordering=CARD_ORDERING, limit=limit, cursor=cursor)
     return [Card(*row) for row in rows], next_cursor
 
@@ -247,9 +247,7 @@ def _first_pages(records: QuerySet[Opportunity], stages: list[Stage], limit: int
     """
     if not stages:
         return {}
-    qs = records.filter(stage_id=_STAGE_SLOT)
-    if closed_since is not None:
-        qs = qs.filter(Q(status=Opportunity.Status.OPEN) | Q(closed_at__gte=closed_since))
+    qs = _column_cards(records, _STAGE_SLOT, closed_since)
     qs = qs.order_by(F("updated_at").desc(), "-pk").values_list(*CARD_FIELDS)[: limit + 1]
     compiler = qs.query.get_compiler(using=qs.db)
     sql, part_params = compiler.as_sql()
@@ -289,6 +287,16 @@ def board(
             last = column.cards[-1]
             column.next_cursor = encode_cursor(CARD_ORDERING, last.updated_at, last.id)
     return columns
+
+
+def pipeline_board(actor: Actor, pipeline: Pipeline, filters: BoardFilters, narrow=None) -> list[Column]:
+    """The board of ``pipeline`` as ``actor`` sees it under ``filters``; ``narrow(records)`` may
+    filter the deals further (the API's ``custom.<key>`` parameters). The open deals' running totals
+    answer the open part of the totals unless something narrows the deals beyond owner and team."""
+    records = board_records(actor, pipeline, filters)
+    narrowed = narrow(records) if narrow else records
+    open_rows = open_totals(actor, pipeline, filters) if narrowed is records else None
+    return board(narrowed, pipeline, closed_since=filters.closed_since(), open_rows=open_rows)
 
 
 def pipelines_for(actor: Actor, *, active_only: bool = False) -> QuerySet[Pipeline]:

@@ -414,21 +414,12 @@ def board(request, pk: int | None = None):
     actor = request.actor
     pipeline = _board_pipeline(request, pk)
     filters = _board_filters(request, request.GET)
-
-    def columns_for(filters):
-        return queries.board(
-            queries.board_records(actor, pipeline, filters),
-            pipeline,
-            closed_since=filters.closed_since(),
-            open_rows=queries.open_totals(actor, pipeline, filters),
-        )
-
     try:
-        columns = columns_for(filters)
+        columns = queries.pipeline_board(actor, pipeline, filters)
     except DomainError as error:
         show_domain_error(request, error)
         filters.custom = None
-        columns = columns_for(filters)
+        columns = queries.pipeline_board(actor, pipeline, filters)
     context = {
         "pipeline": pipeline,
         "pipelines": queries.pipelines_for(actor, active_only=True),
