@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
@@ -23,7 +24,7 @@ from django_scopes import scope
 
 from kehu.activities.models import Activity
 from kehu.activities.services import notify, record_system_activity
-from kehu.audit.services import create_record, record, update_record
+from kehu.audit.services import create_record, delete_record, record, update_record
 from kehu.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.core.models import OwnedRecord
 from kehu.core.normalize import normalize_email
@@ -287,8 +288,6 @@ def _clean_fields(actor: Actor, values: dict[str, Any], ticket: Ticket | None) -
         ("product_id", "commerce.Product"),
         ("opportunity_id", "deals.Opportunity"),
     )
-    from django.apps import apps
-
     for name, model in relations:
         if name in values:
             model = apps.get_model(model) if isinstance(model, str) else model
@@ -639,7 +638,7 @@ def _copy(ticket: Ticket) -> Ticket:
     return probe
 
 
-def _set_status(actor: Actor, ticket: Ticket, new: str, now: datetime) -> dict:
+def _set_status(ticket: Ticket, new: str, now: datetime) -> dict:
     """Field values of a status change (SLA pause/resume, stamps); no validation, not saved."""
     old = ticket.status
     values: dict[str, Any] = {"status": new, "status_changed_at": now}
@@ -692,7 +691,7 @@ def _apply_status(actor: Actor, ticket: Ticket, new: str, reason: str = "", *, c
             ]
         )
     ticket.updated_by = actor.user
-    update_record(actor, ticket, _set_status(actor, ticket, new, timezone.now()))
+    update_record(actor, ticket, _set_status(ticket, new, timezone.now()))
     if reason:
         _add_entry(
             actor,
@@ -1005,8 +1004,6 @@ def update_rule(actor: Actor, rule: RoutingRule, **values: Any) -> RoutingRule:
 
 @transaction.atomic
 def delete_rule(actor: Actor, rule: RoutingRule) -> None:
-    from kehu.audit.services import delete_record
-
     _require_admin(actor)
     delete_record(actor, rule)
 
@@ -1028,7 +1025,5 @@ def save_category(actor: Actor, name: str, position: int = 0, category: TicketCa
 
 @transaction.atomic
 def delete_category(actor: Actor, category: TicketCategory) -> None:
-    from kehu.audit.services import delete_record
-
     _require_admin(actor)
     delete_record(actor, category)
