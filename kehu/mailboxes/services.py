@@ -217,20 +217,17 @@ def _sender_belongs_to(ticket, sender: str) -> bool:
 
 def _thread(workspace, mail: parsing.ParsedMail):
     """The ticket this mail continues, or None for a new one."""
-    from kehu.tickets.models import TicketEntry
     from kehu.tickets.services import find_ticket_for_mail
 
+    # The headers first (one query): a match there threads whoever sent it.
     ticket = find_ticket_for_mail(
-        workspace, subject=mail.subject, in_reply_to=mail.in_reply_to, references=mail.references
+        workspace, subject="", in_reply_to=mail.in_reply_to, references=mail.references
     )
-    if ticket is None:
-        return None
-    ids = [i for i in [mail.in_reply_to, *mail.references] if i]
-    by_header = (
-        ids and TicketEntry.objects.filter(workspace=workspace, ticket=ticket, message_id__in=ids).exists()
-    )
+    if ticket is not None:
+        return ticket
+    ticket = find_ticket_for_mail(workspace, subject=mail.subject)
     # A number in a subject is easy to guess: only the ticket's own requester may thread with it.
-    return ticket if by_header or _sender_belongs_to(ticket, mail.sender_email) else None
+    return ticket if ticket is not None and _sender_belongs_to(ticket, mail.sender_email) else None
 
 
 def ingest(workspace, raw: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
