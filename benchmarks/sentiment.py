@@ -6,7 +6,7 @@ regression trained on the ``dev`` split) and, for comparison, the lexicon scorer
 project (not collected from customers); what each split is and how it was used:
 ``kehu/surveys/evaluation.py``. Figures on self-made text are optimistic.
 
-    .venv/bin/python benchmarks/sentiment.py [--errors] [--json benchmarks/results/sentiment.json]
+    .venv/bin/python benchmarks/sentiment.py [--errors] [--cv] [--json benchmarks/results/sentiment.json]
 """
 
 import argparse
@@ -38,6 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--errors", action="store_true", help="list the misclassified comments")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--cv", action="store_true", help="also: the classifier's 5-fold cross-validated macro-F1 on dev"
+    )
     args = parser.parse_args()
     results: dict = {}
     for name, method in METHODS.items():
@@ -60,6 +63,20 @@ def main() -> None:
                 if args.errors:
                     for gold, guess, text in report.errors:
                         print(f"   {gold:>8} → {guess:<8} {text}")
+    if args.cv:
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        rows = evaluation.load("dev", "zh") + evaluation.load("dev", "en")
+        folds = cross_val_score(
+            sentiment.pipeline(),
+            [text for _label, text in rows],
+            [label for label, _text in rows],
+            cv=StratifiedKFold(5, shuffle=True, random_state=0),
+            scoring="f1_macro",
+        )
+        results["classifier_dev_5fold_macro_f1"] = round(float(folds.mean()), 3)
+        mean = folds.mean()
+        print(f"\n== classifier {sentiment.VERSION} · dev (zh + en) · 5-fold CV · macro-F1 {mean:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
