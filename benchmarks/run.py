@@ -125,32 +125,54 @@ def setup_django():
     django.setup()
 
 
-def prepare(workspace_slug: str) -> dict:
-    """API keys and the concrete values the scenarios ask for (a real phone, email, big account)."""
-    from django.db.models import Count
-    from django_scopes import scope, scopes_disabled
+def members(slug: str) -> tuple:
+    """The workspace ``slug`` and its memberships by email (the generators' users)."""
+    from django_scopes import scopes_disabled
 
-    from kehu.core.normalize import display_phone
-    from kehu.customers.models import Account, Contact
-    from kehu.users.models import User
-    from kehu.workspaces.access import Actor
     from kehu.workspaces.models import Membership, Workspace
-    from kehu.workspaces.services import create_api_key
 
-    workspace = Workspace.objects.get(slug=workspace_slug)
+    workspace = Workspace.objects.get(slug=slug)
     with scopes_disabled():
-        memberships = {
+        found = {
             m.user.email: m
             for m in Membership.objects.select_related("user", "role", "workspace").filter(
                 workspace=workspace
             )
         }
+    return workspace, found
+
+
+def api_key(membership, label: str) -> str:
+    """A new API key of ``membership`` (call inside the workspace's scope)."""
+    from kehu.workspaces.access import Actor
+    from kehu.workspaces.services import create_api_key
+
+    return create_api_key(Actor(membership), label)[1]
+
+
+def browser(slug: str) -> tuple:
+    """The ``Client`` key of the HTML pages: a browser session of the workspace's administrator."""
+    from kehu.operations.management.commands.bench import BENCH_PASSWORD
+
+    return ("session", f"admin@{slug}.test", BENCH_PASSWORD)
+
+
+def prepare(workspace_slug: str) -> dict:
+    """API keys and the concrete values the scenarios ask for (a real phone, email, big account)."""
+    from django.db.models import Count
+    from django_scopes import scope
+
+    from kehu.core.normalize import display_phone
+    from kehu.customers.models import Account, Contact
+    from kehu.users.models import User
+
+    workspace, memberships = members(workspace_slug)
     admin = memberships[f"admin@{workspace_slug}.test"]
     sales = memberships[f"sales01@{workspace_slug}.test"]
     info: dict = {"workspace": workspace_slug}
     with scope(workspace=workspace):
-        info["admin_key"] = create_api_key(Actor(admin), "benchmark")[1]
-        info["sales_key"] = create_api_key(Actor(sales), "benchmark")[1]
+        info["admin_key"] = api_key(admin, "benchmark")
+        info["sales_key"] = api_key(sales, "benchmark")
         info["contacts"] = Contact.objects.count()
         info["accounts"] = Account.objects.count()
         # A contact from the middle of the table: its phone (national format) and email.
@@ -317,6 +339,96 @@ def summarize(scenario: dict, latencies: list[float], statuses: dict, concurrenc
     }
 
 
+def warm_up(port: int, key, scenario: dict, times: int, clients: int = 1) -> tuple[int, bytes]:
+    """``times`` requests of the scenario from each of ``clients`` connections (two reach both granian
+    workers); the first connection's last answer, printed when it is an error."""
+    first, *others = [Client(port, key) for _ in range(clients)]
+    for _ in range(times):
+        for other in others:
+            other.request(scenario["method"], scenario["path"])
+        status, body, _ms = first.request(scenario["method"], scenario["path"])
+    if status >= 400:
+        print(f"  ! {scenario['name']}: HTTP {status} {body[:300]!r}", flush=True)
+    return status, body
+
+
+def rounds(
+    port: int, key, scenario: dict, requests: int, *, concurrent: bool = True, width: int = 45, **line
+) -> list[dict]:
+    """The scenario measured from 1 client (and 2 with ``concurrent``), a line printed per round."""
+    results = []
+    for concurrency in [1, 2] if concurrent else [1]:
+        result = measure(port, key, scenario, requests, concurrency)
+        print(result_line(result, width, **line), flush=True)
+        results.append(result)
+    return results
+
+
+def result_line(result: dict, width: int, *, show_max: bool = False, suffix: str = "") -> str:
+    most = f"max={result['max']:7.1f} " if show_max else ""
+    return (
+        f"  {result['scenario']:<{width}} c={result['concurrency']} p50={result['p50']:7.1f} "
+        f"p95={result['p95']:7.1f} {most}{'pass' if result['pass'] else 'MISS'} {result['statuses']}{suffix}"
+    )
+
+
+@contextlib.contextmanager
+def serving(workers: int):
+    """granian serving the app on a free loopback port (yielded), static files collected first."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `kehu serve` does
+    connection.close()
+    port = free_port()
+    server = start_server(port, workers)
+    try:
+        yield port
+    finally:
+        stop_server(server)
+
+
+def finish(
+    prefix: str,
+    vendor: str,
+    info: dict,
+    requests: int,
+    results: list[dict],
+    *,
+    out: str = "",
+    note: str = "",
+    **extra,
+) -> Path:
+    """Print the table and the load average, write the results JSON (API keys left out): its path."""
+    print()
+    print(print_table(results))
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}{note}")
+    path = (
+        Path(out)
+        if out
+        else ROOT / "benchmarks" / "results" / f"{prefix}{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "database": vendor,
+                "date": datetime.now(UTC).isoformat(),
+                "machine": machine(),
+                "data": {k: v for k, v in info.items() if not k.endswith("_key")},
+                **extra,
+                "requests": requests,
+                "results": results,
+            },
+            ensure_ascii=False,
+            indent=2,
+            default=str,
+        )
+    )
+    print(f"\nwritten to {path}")
+    return path
+
+
 def start_server(port: int, workers: int) -> subprocess.Popen:
     from kehu.operations.management.commands._server import granian_command
 
@@ -400,69 +512,28 @@ def main() -> None:
         f"{info['account_id']} with {info['timeline_entries']} timeline entries",
         flush=True,
     )
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)  # as `kehu serve` does
-    connection.close()
-    port = free_port()
-    server = start_server(port, args.workers)
     results: list[dict] = []
-    keys = {
-        "admin": info["admin_key"],
-        "sales": info["sales_key"],
-        "web": ("session", f"admin@{args.workspace}.test", "bench-password-123"),
-    }
-    try:
-        chosen = [s for s in scenarios(info) if args.only.lower() in s["name"].lower()]
-        for scenario in chosen:
+    keys = {"admin": info["admin_key"], "sales": info["sales_key"], "web": browser(args.workspace)}
+    with serving(args.workers) as port:
+        for scenario in scenarios(info):
+            if args.only.lower() not in scenario["name"].lower():
+                continue
             key = keys[scenario["actor"]]
-            client = Client(port, key)
-            for _ in range(args.warmup):
-                status, body, _ms = client.request(scenario["method"], scenario["path"])
-            if status >= 400:
-                print(f"  ! {scenario['name']}: HTTP {status} {body[:200]!r}", flush=True)
-            modes = [1] if args.no_concurrent else [1, 2]
-            for concurrency in modes:
-                result = measure(port, key, scenario, args.requests, concurrency)
-                results.append(result)
-                print(
-                    f"  {result['scenario']:<45} c={concurrency} p50={result['p50']:7.1f} "
-                    f"p95={result['p95']:7.1f} max={result['max']:7.1f} "
-                    f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}",
-                    flush=True,
-                )
+            warm_up(port, key, scenario, args.warmup)
+            results += rounds(
+                port, key, scenario, args.requests, concurrent=not args.no_concurrent, show_max=True
+            )
         if not args.only or "bulk" in args.only.lower():
             results.append(bulk(port, keys["admin"], args.bulk_requests))
-    finally:
-        stop_server(server)
-    table = print_table(results)
-    print()
-    print(table)
-    print(
-        f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-        f"(other processes on the machine inflate latencies)"
+    finish(
+        "",
+        vendor,
+        info,
+        args.requests,
+        results,
+        out=args.out,
+        note=" (other processes on the machine inflate latencies)",
     )
-    out = (
-        Path(args.out)
-        if args.out
-        else (ROOT / "benchmarks" / "results" / f"{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json")
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "database": vendor,
-                "date": datetime.now(UTC).isoformat(),
-                "machine": machine(),
-                "data": {k: v for k, v in info.items() if not k.endswith("_key")},
-                "requests": args.requests,
-                "results": results,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
-    print(f"\nwritten to {out}")
 
 
 def bulk(port: int, key: str, n: int) -> dict:
@@ -483,11 +554,7 @@ def bulk(port: int, key: str, n: int) -> dict:
         latencies.append(ms)
         statuses[status] = statuses.get(status, 0) + 1
     result = summarize(scenario, latencies, statuses, 1)
-    print(
-        f"  {scenario['name']:<45} c=1 p50={result['p50']:7.1f} p95={result['p95']:7.1f} "
-        f"{'pass' if result['pass'] else 'MISS'} {result['statuses']}",
-        flush=True,
-    )
+    print(result_line(result, 45), flush=True)
     return result
 
 

@@ -16,7 +16,6 @@ PostgreSQL (throwaway server): ``scripts/pg-server run -- sh -c '.venv/bin/kehu 
 """
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -29,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
+
+import run as runner  # noqa: E402 - benchmarks/run.py: the same HTTP client, server and statistics
 
 BOARD_TARGET = 150.0
 REPORT_TARGET = 500.0
@@ -265,10 +266,7 @@ def generate(args) -> None:
                         )
                     )
         SalesTarget.objects.bulk_create(targets, batch_size=2000)
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"  ANALYZE in {time.monotonic() - started:.1f} s")
+    bench.analyze()
     print(f"Done in {time.monotonic() - overall:.0f} s.", flush=True)
 
 
@@ -277,28 +275,19 @@ def generate(args) -> None:
 
 def prepare(slug: str) -> dict:
     from django.db.models import Count
-    from django_scopes import scope, scopes_disabled
+    from django_scopes import scope
 
     from kehu.deals.models import Opportunity, Pipeline
     from kehu.leads.models import Lead
-    from kehu.workspaces.access import Actor
-    from kehu.workspaces.models import Membership, Team, Workspace
-    from kehu.workspaces.services import create_api_key
+    from kehu.workspaces.models import Team
 
-    workspace = Workspace.objects.get(slug=slug)
-    with scopes_disabled():
-        members = {
-            m.user.email: m
-            for m in Membership.objects.select_related("user", "role", "workspace").filter(
-                workspace=workspace
-            )
-        }
+    workspace, members = runner.members(slug)
     admin, rep = members[f"admin@{slug}.test"], members[f"sales01@{slug}.test"]
     with scope(workspace=workspace):
         info = {
             "workspace": slug,
-            "admin_key": create_api_key(Actor(admin), "sales benchmark")[1],
-            "sales_key": create_api_key(Actor(rep), "sales benchmark")[1],
+            "admin_key": runner.api_key(admin, "sales benchmark"),
+            "sales_key": runner.api_key(rep, "sales benchmark"),
             "leads": Lead.objects.count(),
             "opportunities": Opportunity.objects.count(),
             "open": Opportunity.objects.filter(status="open").count(),
@@ -362,10 +351,7 @@ def scenarios(info: dict, period: str, current: str) -> list[dict]:
 
 
 def run(args) -> None:
-    import run as bench  # benchmarks/run.py: the same HTTP client, server and statistics
-
-    bench.setup_django()
-    from django.core.management import call_command
+    runner.setup_django()
     from django.db import connection
 
     vendor = connection.vendor
@@ -375,59 +361,18 @@ def run(args) -> None:
         f"({info['open']:,} open); by stage {info['by_stage']}",
         flush=True,
     )
-    call_command("collectstatic", interactive=False, verbosity=0)
-    connection.close()
-    port = bench.free_port()
-    server = bench.start_server(port, args.workers)
-    keys = {
-        "admin": info["admin_key"],
-        "sales": info["sales_key"],
-        "web": ("session", f"admin@{args.workspace}.test", "bench-password-123"),
-    }
+    keys = {"admin": info["admin_key"], "sales": info["sales_key"], "web": runner.browser(args.workspace)}
     results = []
-    try:
+    with runner.serving(args.workers) as port:
         for scenario in scenarios(info, args.period, args.current):
             if args.only.lower() not in scenario["name"].lower():
                 continue
             key = keys[scenario["actor"]]
-            client = bench.Client(port, key)
-            for _ in range(args.warmup):
-                status, body, _ms = client.request("GET", scenario["path"])
-            if status >= 400:
-                print(f"  ! {scenario['name']}: HTTP {status} {body[:300]!r}", flush=True)
-            for concurrency in [1] if args.no_concurrent else [1, 2]:
-                result = bench.measure(port, key, scenario, args.requests, concurrency)
-                results.append(result)
-                print(
-                    f"  {result['scenario']:<52} c={concurrency} p50={result['p50']:7.1f} "
-                    f"p95={result['p95']:7.1f} {'pass' if result['pass'] else 'MISS'} {result['statuses']}",
-                    flush=True,
-                )
-    finally:
-        bench.stop_server(server)
-    table = bench.print_table(results)
-    print()
-    print(table)
-    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    out = ROOT / "benchmarks" / "results" / f"sales-{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: v for k, v in info.items() if not k.endswith("_key")}
-    out.write_text(
-        json.dumps(
-            {
-                "database": vendor,
-                "date": datetime.now(UTC).isoformat(),
-                "machine": bench.machine(),
-                "data": data,
-                "requests": args.requests,
-                "results": results,
-            },
-            ensure_ascii=False,
-            indent=2,
-            default=str,
-        )
-    )
-    print(f"written to {out}")
+            runner.warm_up(port, key, scenario, args.warmup)
+            results += runner.rounds(
+                port, key, scenario, args.requests, concurrent=not args.no_concurrent, width=52
+            )
+    runner.finish("sales-", vendor, info, args.requests, results)
 
 
 def main() -> None:

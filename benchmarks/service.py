@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
 
+import run as runner  # noqa: E402 - benchmarks/run.py: the same HTTP client, server and statistics
+
 QUEUE_TARGET = 100.0  # issue 6: queue views p95 ≤ 100 ms
 DETAIL_TARGET = 100.0
 PAGE_TARGET = 300.0  # the HTML page renders the rows, the toolbar and the layout
@@ -339,10 +341,7 @@ def generate(args) -> None:
     reset_sequences(models)
     with transaction.atomic(), scope(workspace=workspace):
         TicketCounter.objects.update_or_create(workspace=workspace, defaults={"last_value": n_tickets})
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"  ANALYZE in {time.monotonic() - started:.1f} s")
+    bench.analyze()
     print(f"Done in {time.monotonic() - overall:.0f} s.", flush=True)
 
 
@@ -360,21 +359,12 @@ OPEN_CONDITION = {"field": "status", "lookup": "in", "value": OPEN}
 
 def prepare(slug: str) -> dict:
     from django.db.models import Count
-    from django_scopes import scope, scopes_disabled
+    from django_scopes import scope
 
     from kehu.tickets.models import Ticket, TicketEntry
-    from kehu.workspaces.access import Actor
-    from kehu.workspaces.models import Membership, Team, Workspace
-    from kehu.workspaces.services import create_api_key
+    from kehu.workspaces.models import Team
 
-    workspace = Workspace.objects.get(slug=slug)
-    with scopes_disabled():
-        members = {
-            m.user.email: m
-            for m in Membership.objects.select_related("user", "role", "workspace").filter(
-                workspace=workspace
-            )
-        }
+    workspace, members = runner.members(slug)
     admin, agent = members[f"admin@{slug}.test"], members[f"agent01@{slug}.test"]
     with scope(workspace=workspace):
         team = Team.objects.get(name=QUEUES[0])
@@ -391,8 +381,8 @@ def prepare(slug: str) -> dict:
         )
         info = {
             "workspace": slug,
-            "admin_key": create_api_key(Actor(admin), "service benchmark")[1],
-            "agent_key": create_api_key(Actor(agent), "service benchmark")[1],
+            "admin_key": runner.api_key(admin, "service benchmark"),
+            "agent_key": runner.api_key(agent, "service benchmark"),
             "tickets": Ticket.objects.count(),
             "entries": TicketEntry.objects.count(),
             "by_status": dict(Ticket.objects.values_list("status").annotate(n=Count("id")).order_by()),
@@ -498,10 +488,7 @@ def query_counts(info: dict) -> dict:
 
 
 def run(args) -> None:
-    import run as bench  # benchmarks/run.py: the same HTTP client, server and statistics
-
-    bench.setup_django()
-    from django.core.management import call_command
+    runner.setup_django()
     from django.db import connection
 
     vendor = connection.vendor
@@ -520,76 +507,44 @@ def run(args) -> None:
     html = counts["HTML queue (1 row vs 50 rows)"]
     html_same = html[0][1] == html[1][1]
     print(f"  query count independent of the rows: API {api_same}, HTML {html_same}", flush=True)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    connection.close()
-    port = bench.free_port()
-    server = bench.start_server(port, args.workers)
-    keys = {
-        "admin": info["admin_key"],
-        "agent": info["agent_key"],
-        "web": ("session", f"admin@{args.workspace}.test", "bench-password-123"),
-    }
+    keys = {"admin": info["admin_key"], "agent": info["agent_key"], "web": runner.browser(args.workspace)}
     results = []
-    try:
+    with runner.serving(args.workers) as port:
         for scenario in scenarios(info):
             if args.only.lower() not in scenario["name"].lower():
                 continue
             key = keys[scenario["actor"]]
-            client = bench.Client(port, key)
             if scenario["path"] == "CURSOR":
-                status, body, _ms = client.request(
+                _status, body, _ms = runner.Client(port, key).request(
                     "GET", f"/api/v1/tickets?limit=50&filters={spec(OPEN_CONDITION)}"
                 )
                 cursor = json.loads(body)["next_cursor"]
                 scenario["path"] = f"/api/v1/tickets?limit=50&filters={spec(OPEN_CONDITION)}&cursor={cursor}"
             # Two connections warm both granian workers (a cold worker showed as a 3–8 s p99 at c=1).
-            second = bench.Client(port, key)
-            for _ in range(args.warmup):
-                second.request("GET", scenario["path"])
-                status, body, _ms = client.request("GET", scenario["path"])
-            if status >= 400:
-                print(f"  ! {scenario['name']}: HTTP {status} {body[:300]!r}", flush=True)
-            elif scenario["path"].startswith("/api/v1/tickets?"):
+            status, body = runner.warm_up(port, key, scenario, args.warmup, clients=2)
+            if status < 400 and scenario["path"].startswith("/api/v1/tickets?"):
                 scenario["rows"] = len(json.loads(body)["items"])
-            for concurrency in [1] if args.no_concurrent else [1, 2]:
-                result = bench.measure(port, key, scenario, args.requests, concurrency)
+            for result in runner.rounds(
+                port,
+                key,
+                scenario,
+                args.requests,
+                concurrent=not args.no_concurrent,
+                width=44,
+                suffix=f" rows={scenario.get('rows', '-')}",
+            ):
                 result["rows"] = scenario.get("rows")
                 results.append(result)
-                print(
-                    f"  {result['scenario']:<44} c={concurrency} p50={result['p50']:7.1f} "
-                    f"p95={result['p95']:7.1f} {'pass' if result['pass'] else 'MISS'} {result['statuses']} "
-                    f"rows={scenario.get('rows', '-')}",
-                    flush=True,
-                )
-    finally:
-        bench.stop_server(server)
-    table = bench.print_table(results)
-    print()
-    print(table)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nload average at the end: {load}")
-    out = ROOT / "benchmarks" / "results" / f"service-{vendor}-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: v for k, v in info.items() if not k.endswith("_key")}
-    out.write_text(
-        json.dumps(
-            {
-                "database": vendor,
-                "date": datetime.now(UTC).isoformat(),
-                "machine": bench.machine(),
-                "load_average": load,
-                "data": data,
-                "query_counts": counts,
-                "query_count_independent_of_rows": {"api": api_same, "html": html_same},
-                "requests": args.requests,
-                "results": results,
-            },
-            ensure_ascii=False,
-            indent=2,
-            default=str,
-        )
+    runner.finish(
+        "service-",
+        vendor,
+        info,
+        args.requests,
+        results,
+        load_average=" ".join(f"{x:.2f}" for x in os.getloadavg()),
+        query_counts=counts,
+        query_count_independent_of_rows={"api": api_same, "html": html_same},
     )
-    print(f"written to {out}")
     if not (api_same and html_same):
         raise SystemExit("the queue's query count depends on the rows of the page (per-row queries)")
 
