@@ -63,7 +63,7 @@ def generate(args) -> None:
     owners = [u.pk for u in sales]
     span = (AS_OF - START).days
     created = datetime(2022, 1, 1, tzinfo=UTC)
-    a0, o0 = next_id(Account), next_id(Order)
+    a0 = next_id(Account)
     sizes = ["1-9", "10-49", "50-249", "250-999", "1000+", ""]
     with indexes_dropped([Account, Order], print), transaction.atomic():
         accounts = TableWriter(Account, ids=True)
@@ -128,7 +128,6 @@ def generate(args) -> None:
                 print(f"  {i:,} accounts, {number:,} orders", flush=True)
         accounts.flush()
         orders.flush()
-    del o0
     reset_sequences([Account, Order])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -149,6 +148,7 @@ def run(args) -> None:
     from kehu.analytics import engine
     from kehu.analytics.models import CustomerScore
     from kehu.commerce.models import Order
+    from kehu.customers.models import Account
     from kehu.workspaces.models import Workspace
 
     with scopes_disabled():
@@ -156,7 +156,7 @@ def run(args) -> None:
     load = os.getloadavg()
     print(f"Database: {connection.vendor}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     with scope(workspace=workspace):
-        accounts = workspace_accounts(workspace)
+        accounts = Account.objects.count()
         orders = Order.objects.count()
         print(f"{accounts:,} accounts, {orders:,} orders")
         started = time.monotonic()
@@ -174,14 +174,9 @@ def run(args) -> None:
         print(f"Second full recompute (next day): {time.monotonic() - started:.1f} s")
         for step, seconds in again.stats["seconds"].items():
             print(f"  {step:10s} {seconds:8.1f} s")
-        # 1,000 new orders of existing customers, then the incremental recompute.
-        rng = random.Random(7)
-        from kehu.customers.models import Account
-
+        # 1,000 new orders of existing customers (random ones), then the incremental recompute.
         stamp = int(time.time())  # a second run adds its own 1,000 orders
         ids = list(Account.objects.order_by("?").values_list("pk", flat=True)[:1000])
-        user = workspace.created_by if hasattr(workspace, "created_by") else None
-        del user
         new = [
             Order(
                 workspace=workspace,
@@ -197,7 +192,6 @@ def run(args) -> None:
             )
             for i in range(1000)
         ]
-        rng.shuffle(new)
         Order.objects.bulk_create(new, batch_size=1000)
         started = time.monotonic()
         inc = engine.compute(workspace, "incremental", as_of=AS_OF + timedelta(days=1))
@@ -210,12 +204,6 @@ def run(args) -> None:
             print(f"  {step:10s} {seconds:8.2f} s")
     load = os.getloadavg()
     print(f"Load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-
-
-def workspace_accounts(workspace) -> int:
-    from kehu.customers.models import Account
-
-    return Account.objects.count()
 
 
 def main() -> None:

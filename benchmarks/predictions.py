@@ -19,7 +19,6 @@ PostgreSQL (throwaway server): ``scripts/pg-server run -- sh -c '.venv/bin/kehu 
 import argparse
 import os
 import random
-import resource
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -33,10 +32,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
 SLUG = "predictions"
 AS_OF = date(2026, 6, 30)
 CLV_TARGET = CHURN_TARGET = 120.0
-
-
-def peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def generate(args) -> None:
@@ -149,6 +144,7 @@ def run(args) -> None:
     from django.db import connection
     from django_scopes import scope
 
+    from kehu.analytics.engine import peak_memory_mb as peak_mb
     from kehu.predictions import services
     from kehu.workspaces.models import Workspace
 
