@@ -234,14 +234,13 @@ def help_home(request, slug: str):
         cats = list(
             Category.objects.annotate(n=Count("articles", filter=Q(articles__in=public))).filter(n__gt=0)
         )
+        by_views = list(public.only("pk", "title", "category_id").order_by("-view_count", "title"))
         by_category: dict[int | None, list] = {}
-        for article in public.only("pk", "title", "category_id", "view_count").order_by(
-            "-view_count", "title"
-        ):
+        for article in by_views:
             by_category.setdefault(article.category_id, []).append(article)
         sections = [(c, c.label(language), by_category.get(c.pk, [])[:8]) for c in cats]
         uncategorised = by_category.get(None, [])[:8]
-        popular = list(public.order_by("-view_count", "title")[:5])
+        popular = by_views[:5]  # the same ordering: no second query
     return render(
         request,
         "knowledge/help_home.html",
