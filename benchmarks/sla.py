@@ -145,6 +145,7 @@ def main() -> None:
         samples.sort()
         results["page"][key] = {
             "mean_ms": sum(samples) / len(samples),
+            "p50_ms": percentile(samples, 50),
             "p95_ms": percentile(samples, 95),
             "pages": len(samples),
         }
