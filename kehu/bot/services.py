@@ -26,6 +26,7 @@ from kehu.core.normalize import normalize_email
 from kehu.knowledge.models import Article
 from kehu.knowledge.rendering import excerpt
 from kehu.knowledge.services import record_view
+from kehu.tickets.services import open_ticket, system_actor
 
 from . import engine
 from .models import BotConversation, BotTurn
@@ -86,29 +87,29 @@ def _conversation(workspace, token, channel: str, language: str, email: str, nam
     )
 
 
-def transcript(conversation: BotConversation) -> str:
+def _turns(conversation: BotConversation) -> list[BotTurn]:
+    return list(conversation.turns.order_by("created_at", "pk"))
+
+
+def transcript(conversation: BotConversation, turns: list[BotTurn] | None = None) -> str:
     lines = []
-    for turn in conversation.turns.order_by("created_at", "pk"):
+    for turn in _turns(conversation) if turns is None else turns:
         lines.append(f"{_('Customer')}: {turn.question}")
         if turn.answer:
             lines.append(f"{_('Bot')}: {turn.answer}")
     return "\n".join(lines)
 
 
-def _handover(conversation: BotConversation, question: str) -> int | None:
-    """Open the ticket (once per conversation); its number, or None without the tickets app."""
+def _handover(conversation: BotConversation, question: str) -> int:
+    """Open the ticket (once per conversation); its number."""
     if conversation.ticket_number:
         return conversation.ticket_number
-    try:
-        from kehu.tickets.services import open_ticket, system_actor
-    except ImportError:  # pragma: no cover - the tickets app is part of the product
-        return None
-    first = conversation.turns.order_by("created_at", "pk").first()
-    subject = (first.question if first else question).strip().splitlines()[0][:150]
+    turns = _turns(conversation)  # one read for the subject and the transcript
+    subject = (turns[0].question if turns else question).strip().splitlines()[0][:150]
     ticket = open_ticket(
         system_actor(conversation.workspace, "bot"),
         subject=subject or _("Question from the service bot"),
-        description=transcript(conversation),
+        description=transcript(conversation, turns),
         channel="bot",
         sender_email=conversation.email,
         sender_name=conversation.name,
