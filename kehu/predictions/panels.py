@@ -16,10 +16,6 @@ def panel_context(actor: Actor, account) -> dict | None:
     }
 
 
-def panel_data(actor: Actor, account) -> dict:
-    return queries.account_data(actor, account)
-
-
 def register() -> None:
     register_panel(
         Panel(
@@ -28,7 +24,7 @@ def register() -> None:
             object_types=("customers.account",),
             template="predictions/_panel.html",
             context=panel_context,
-            data=panel_data,
+            data=queries.account_data,
             order=72,
             column="side",
         )

@@ -10,10 +10,13 @@ from kehu.workspaces.access import Actor, visible
 from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, RecommendedAction
 
 
+def latest(model):
+    """The newest fitted ``ClvModel`` / ``ChurnModel``, or None."""
+    return model.objects.filter(status=FitStatus.FITTED).order_by("-version").first()
+
+
 def latest_models() -> tuple[ClvModel | None, ChurnModel | None]:
-    clv = ClvModel.objects.filter(status=FitStatus.FITTED).order_by("-version").first()
-    churn = ChurnModel.objects.filter(status=FitStatus.FITTED).order_by("-version").first()
-    return clv, churn
+    return latest(ClvModel), latest(ChurnModel)
 
 
 def threshold() -> float:

@@ -24,6 +24,7 @@ from kehu.workspaces.access import Actor, require
 from . import churn as churn_model
 from . import clv, nba
 from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, RecommendedAction
+from .queries import latest
 
 BATCH = 5000
 MIN_CUSTOMERS = 20
@@ -225,10 +226,6 @@ def refit(workspace, as_of: date | None = None) -> tuple[ClvModel, ChurnModel]:
     churn_row = train_churn(workspace, as_of)
     score(workspace, as_of)
     return clv_row, churn_row
-
-
-def latest(model):
-    return model.objects.filter(status=FitStatus.FITTED).order_by("-version").first()
 
 
 # --- scoring ------------------------------------------------------------------------------------------
