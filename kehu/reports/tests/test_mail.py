@@ -49,6 +49,7 @@ def test_each_recipient_gets_their_own_numbers(data):
     html_owner = owner.alternatives[0][0]
     html_sales = sales.alternatives[0][0]
     assert "Orders by status" in html_owner and "<table" in html_owner
+    assert "RFM grid" in html_owner  # a special tile without a title of its own is named by its kind
     # owner sees 3 paid orders, the sales rep only their own 2 paid + 1 confirmed.
     assert '<td>Paid</td><td align="right">3</td>' in html_owner
     assert '<td>Paid</td><td align="right">2</td>' in html_sales
