@@ -13,29 +13,22 @@ from typing import Any
 
 from django.db.models import Q
 
-from .finder import MAX_CANDIDATES, MAX_MATCHES, Match
-from .matcher import Features, _orders, build_features, judge, name_tokens
+from .finder import (
+    MAX_CANDIDATES,
+    MAX_MATCHES,
+    Match,
+    judged,
+    mark_visible,
+    name_prefixes,
+    plain_city_column,
+    prefix_end,
+    raw_values,
+)
+from .matcher import Features, build_features
 from .registry import TypeSpec, fetch_features, spec_for
 from .rules import active_rules
 
 RANGES_PER_QUERY = 300  # SQLite refuses expressions deeper than 1,000 ORs
-
-
-def _upper(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-def _name_prefixes(f: Features) -> list[tuple[str, str]]:
-    """(long prefix, three-letter prefix) per name order, as ``finder._candidate_ids`` forms them."""
-    found = []
-    for tokens in f.names:
-        for order in [tokens] if f.organisation else _orders(tokens):
-            joined = "".join(order)
-            if f.organisation:
-                joined = "".join(name_tokens(joined)) or joined
-            if len(joined) >= 2:
-                found.append((joined[: max(2, len(joined) - 1)], joined[:3]))
-    return found
 
 
 def _by_value(pairs) -> dict[Any, set[int]]:
@@ -59,7 +52,7 @@ def _ranges(base, ranges: list[tuple[str, str]], extra: tuple[str, ...] = ()) ->
 
 
 def _in_range(rows: list[tuple], prefix: str) -> list[tuple]:
-    lo, hi = bisect_left(rows, (prefix,)), bisect_left(rows, (_upper(prefix),))
+    lo, hi = bisect_left(rows, (prefix,)), bisect_left(rows, (prefix_end(prefix),))
     return rows[lo:hi]
 
 
@@ -91,16 +84,18 @@ def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rule
             for value in getattr(f, attr):
                 add(i, index.get(value, ()))
 
-    prefixes = [_name_prefixes(f) for f in features]
-    long_ranges = [(p, _upper(p)) for items in prefixes for p, _short in items]
+    prefixes = [name_prefixes(f) for f in features]
+    long_ranges = [(p, prefix_end(p)) for items in prefixes for p, _short in items]
     if long_ranges:
         rows = _ranges(base, long_ranges)
         for i, items in enumerate(prefixes):
             for p, _short in items:
                 add(i, (r[1] for r in _in_range(rows, p)))
-    city_column = spec.columns.get("city") if spec.columns.get("city") not in spec.annotations else None
+    city_column = plain_city_column(spec)
     if city_column:
-        short = [(s, _upper(s)) for i, items in enumerate(prefixes) if raws[i]["__city"] for _p, s in items]
+        short = [
+            (s, prefix_end(s)) for i, items in enumerate(prefixes) if raws[i]["__city"] for _p, s in items
+        ]
         pairs = zip(raws, prefixes, strict=True)
         cities = sorted({r["__city"] for r, items in pairs if r["__city"] and items})
         if short and cities:
@@ -142,43 +137,16 @@ def find_duplicates_many(
         build_features(v, region=region, organisation=spec.organisation, object_type=object_type)
         for v in items
     ]
-    raws = []
-    for values in items:
-        raw = dict(values.get("custom") or {}) if isinstance(values.get("custom"), dict) else {}
-        raw["__city"] = values.get("city") or ""
-        raws.append(raw)
+    raws = [raw_values(values) for values in items]
     candidates = _candidates(spec, features, raws, rules)
     every = set().union(*candidates)
     if not every:
         return [[] for _ in items]
     others = {o.id: o for o in fetch_features(spec, spec.model.objects.filter(pk__in=every), region)}
-    results: list[list[Match]] = []
-    for f, ids in zip(features, candidates, strict=True):
-        matches = []
-        for pk in ids:
-            other = others.get(pk)
-            verdict = judge(rules, f, other) if other is not None else None
-            if verdict is not None:
-                matches.append(
-                    Match(
-                        object_type,
-                        pk,
-                        other.label,
-                        verdict.score,
-                        list(verdict.matched_fields),
-                        verdict.rule,
-                        verdict.action,
-                    )
-                )
-        matches.sort(key=lambda m: (-m.score, m.action != "block", m.record_id))
-        results.append(matches[:limit])
+    results: list[list[Match]] = [
+        judged(object_type, rules, f, (others[pk] for pk in ids if pk in others))[:limit]
+        for f, ids in zip(features, candidates, strict=True)
+    ]
     if actor is not None:
-        from kehu.workspaces.access import visible
-
-        matched = {m.record_id for ms in results for m in ms}
-        if matched:
-            seen = set(visible(actor, spec.model.objects.filter(pk__in=matched)).values_list("pk", flat=True))
-            for ms in results:
-                for m in ms:
-                    m.visible = m.record_id in seen
+        mark_visible(actor, spec.model, [m for ms in results for m in ms])
     return results

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from kehu.core.errors import FieldError, ValidationFailed
 
-from .matcher import Features, Rule, _orders, build_features, judge
+from .matcher import Features, Rule, _orders, build_features, judge, name_tokens
 from .models import Candidate
 from .registry import TypeSpec, fetch_features, spec_for
 from .rules import active_rules
@@ -53,6 +53,70 @@ class Match:
         }
 
 
+def raw_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """The custom values as given plus ``__city``: what the custom-key and city lookups read."""
+    raw = dict(fields.get("custom") or {}) if isinstance(fields.get("custom"), dict) else {}
+    raw["__city"] = fields.get("city") or ""
+    return raw
+
+
+def name_prefixes(f: Features) -> list[tuple[str, str]]:
+    """Per name order, (the pinyin up to its last letter, its first three letters): the blocking
+    prefixes of the name lookups."""
+    found = []
+    for tokens in f.names:
+        for order in [tokens] if f.organisation else _orders(tokens):
+            joined = "".join(order)
+            if f.organisation:
+                joined = "".join(name_tokens(joined)) or joined
+            if len(joined) >= 2:
+                found.append((joined[: max(2, len(joined) - 1)], joined[:3]))
+    return found
+
+
+def judged(object_type: str, rules: list[Rule], f: Features, others) -> list[Match]:
+    """The ``others`` (features of existing records) the rules call duplicates of ``f``, strongest
+    first."""
+    matches = []
+    for other in others:
+        verdict = judge(rules, f, other)
+        if verdict is not None:
+            matches.append(
+                Match(
+                    object_type,
+                    other.id,
+                    other.label,
+                    verdict.score,
+                    list(verdict.matched_fields),
+                    verdict.rule,
+                    verdict.action,
+                )
+            )
+    matches.sort(key=lambda m: (-m.score, m.action != "block", m.record_id))
+    return matches
+
+
+def mark_visible(actor, model, matches: list[Match]) -> None:
+    """Flag the matches ``actor`` may not see (one query): they keep blocking but carry no name."""
+    if not matches:
+        return
+    from kehu.workspaces.access import visible
+
+    seen = set(
+        visible(actor, model.objects.filter(pk__in={m.record_id for m in matches})).values_list(
+            "pk", flat=True
+        )
+    )
+    for m in matches:
+        m.visible = m.record_id in seen
+
+
+def plain_city_column(spec: TypeSpec) -> str | None:
+    """The city column the same-city lookup filters on; none when the city is an annotation."""
+    column = spec.columns.get("city")
+    return column if column not in spec.annotations else None
+
+
 def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: dict, exclude) -> set[int]:
     model = spec.model
     base = model.objects.all()
@@ -75,21 +139,13 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
                 kind=feature, value__in=sorted(values), **{owner + "__isnull": False}
             )
             take(base.filter(pk__in=points.values(owner)))
-    city_column = spec.columns.get("city") if spec.columns.get("city") not in spec.annotations else None
-    for tokens in f.names:
-        for order in [tokens] if f.organisation else _orders(tokens):
-            joined = "".join(order)
-            if f.organisation:
-                from .matcher import name_tokens
-
-                joined = "".join(name_tokens(joined)) or joined
-            if len(joined) < 2:
-                continue
-            # Same pinyin up to the last letter (typos at the end, and every same-sounding name) …
-            take(base.filter(**_pinyin_prefix(joined[: max(2, len(joined) - 1)])))
-            # … and, in the same city, every name starting with the same three letters.
-            if city_column and raw_custom.get("__city"):
-                take(base.filter(**_pinyin_prefix(joined[:3]), **{city_column: raw_custom["__city"]}))
+    city_column = plain_city_column(spec)
+    for long, short in name_prefixes(f):
+        # Same pinyin up to the last letter (typos at the end, and every same-sounding name) …
+        take(base.filter(**_pinyin_prefix(long)))
+        # … and, in the same city, every name starting with the same three letters.
+        if city_column and raw_custom.get("__city"):
+            take(base.filter(**_pinyin_prefix(short), **{city_column: raw_custom["__city"]}))
     for rule in rules:
         if rule.kind != "exact":
             continue
@@ -103,9 +159,14 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
 def _pinyin_prefix(prefix: str) -> dict[str, str]:
     """A prefix match as a range, so the (workspace, name_pinyin) btree serves it on both databases:
     SQLite's LIKE is case-insensitive and PostgreSQL's needs a pattern-ops index, so ``__startswith``
-    scanned every record of the workspace on each create. The upper bound is the prefix with its
-    last letter incremented, which sorts right in any collation (a sentinel character may not)."""
-    return {"name_pinyin__gte": prefix, "name_pinyin__lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+    scanned every record of the workspace on each create."""
+    return {"name_pinyin__gte": prefix, "name_pinyin__lt": prefix_end(prefix)}
+
+
+def prefix_end(prefix: str) -> str:
+    """The least string above every string starting with ``prefix``: the prefix with its last letter
+    incremented, which sorts right in any collation (a sentinel character may not)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def find_duplicates(
@@ -133,8 +194,7 @@ def find_duplicates(
         fields, region=workspace.default_region, organisation=source.organisation, object_type=object_type
     )
     excluded = [exclude] if isinstance(exclude, int) else list(exclude or [])
-    raw = dict(fields.get("custom") or {}) if isinstance(fields.get("custom"), dict) else {}
-    raw["__city"] = fields.get("city") or ""
+    raw = raw_values(fields)
     ids = _candidate_ids(spec, f, rules, raw, excluded if against in (None, object_type) else [])
     if not ids:
         return []
@@ -148,34 +208,9 @@ def find_duplicates(
         ):
             dismissed.add(b if a == me else a)
     others = fetch_features(spec, spec.model.objects.filter(pk__in=ids), workspace.default_region)
-    matches = []
-    for other in others:
-        if other.id in dismissed:
-            continue
-        verdict = judge(rules, f, other)
-        if verdict is not None:
-            matches.append(
-                Match(
-                    spec.object_type,
-                    other.id,
-                    other.label,
-                    verdict.score,
-                    list(verdict.matched_fields),
-                    verdict.rule,
-                    verdict.action,
-                )
-            )
-    matches.sort(key=lambda m: (-m.score, m.action != "block", m.record_id))
-    if actor is not None and matches:
-        from kehu.workspaces.access import visible
-
-        seen = set(
-            visible(actor, spec.model.objects.filter(pk__in=[m.record_id for m in matches])).values_list(
-                "pk", flat=True
-            )
-        )
-        for m in matches:
-            m.visible = m.record_id in seen
+    matches = judged(spec.object_type, rules, f, (o for o in others if o.id not in dismissed))
+    if actor is not None:
+        mark_visible(actor, spec.model, matches)
     return matches[:limit]
 
 
