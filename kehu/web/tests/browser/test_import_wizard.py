@@ -23,6 +23,7 @@ def fits_phone(page) -> bool:
 
 def test_upload_map_preview_run_and_report(page, live_server, tenant, login, problems, settings):
     from kehu.customers.models import Contact
+    from kehu.imports.models import ImportIssue
 
     settings.TASKS = IMMEDIATE  # the live server runs the import in the request that starts it
     login(tenant.users["owner"])
@@ -62,9 +63,12 @@ def test_upload_map_preview_run_and_report(page, live_server, tenant, login, pro
     expect(issues).to_have_count(1)
     expect(issues.locator("td").first).to_have_text("3")
     expect(issues.locator("td").nth(1)).to_have_text("邮箱")
-    assert issues.locator("td").nth(4).inner_text().strip()  # a reason is given
     with tenant.scope():
         assert set(Contact.objects.values_list("name", flat=True)) == {"张伟", "李娜"}
+        rejected = ImportIssue.objects.get(value="bad-email")
+    # The row's recorded reason is shown (the issue is a rejection with a reason).
+    assert rejected.kind == ImportIssue.Kind.ERROR and rejected.row == 3 and rejected.reason.strip()
+    expect(issues.locator("td").nth(4)).to_have_text(rejected.reason)
 
     # The history lists the job with its counts; the report downloads.
     page.goto(f"{live_server.url}/imports/")
