@@ -3,7 +3,6 @@ batch, the same answers as one check per item, and a query count that does not g
 
 import json
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,20 +14,6 @@ from kehu.duplicates.finder import find_duplicates
 
 def _post(client, url, data):
     return client.post(url, json.dumps(data), content_type="application/json")
-
-
-@pytest.fixture
-def wang(tenant):
-    with tenant.scope():
-        account = customers.create_account(tenant.actors["admin"], name="上海星辰科技有限公司", city="上海")
-        return customers.create_contact(
-            tenant.actors["admin"],
-            name="王伟",
-            account_id=account.pk,
-            email="wang.wei@xingchen.cn",
-            phone="13900139000",
-            addresses=[{"city": "上海", "is_primary": True}],
-        )
 
 
 def test_bulk_contacts_warn_per_item(tenant, other_tenant, wang):

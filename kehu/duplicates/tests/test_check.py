@@ -16,20 +16,6 @@ def _post(client, url, data):
     return client.post(url, json.dumps(data), content_type="application/json")
 
 
-@pytest.fixture
-def wang(tenant):
-    with tenant.scope():
-        account = customers.create_account(tenant.actors["admin"], name="上海星辰科技有限公司", city="上海")
-        return customers.create_contact(
-            tenant.actors["admin"],
-            name="王伟",
-            account_id=account.pk,
-            email="wang.wei@xingchen.cn",
-            phone="13900139000",
-            addresses=[{"city": "上海", "is_primary": True}],
-        )
-
-
 def test_find_duplicates_by_each_way(tenant, wang):
     ws = tenant.workspace
     with tenant.scope():
