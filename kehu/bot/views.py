@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scopes_disabled
 
 from kehu.core.errors import DomainError
-from kehu.core.ratelimit import client_ip, count_hit, window_start
+from kehu.core.ratelimit import over_limit
 from kehu.workspaces.models import Workspace
 
 from . import services
@@ -16,9 +16,12 @@ from .models import BotConversation
 
 
 def _limited(request, workspace) -> bool:
-    window = max(1, getattr(settings, "BOT_RATE_WINDOW", 600))
-    key = f"kehu:bot:{workspace.pk}:{client_ip(request) or 'unknown'}:{window_start(window)}"
-    return count_hit(key, window) > getattr(settings, "BOT_RATE_LIMIT", 60)
+    return over_limit(
+        request,
+        f"bot:{workspace.pk}",
+        getattr(settings, "BOT_RATE_LIMIT", 60),
+        getattr(settings, "BOT_RATE_WINDOW", 600),
+    )
 
 
 @require_POST

@@ -63,6 +63,15 @@ def count_hit(key: str, window: int) -> int:
         return 1
 
 
+def over_limit(request: HttpRequest, bucket: str, limit: int, window: int) -> bool:
+    """Count this request against its address in ``bucket`` for the current fixed ``window``
+    (seconds); True once the address has made more than ``limit`` of them (the public forms, the
+    help centre's feedback, the bot)."""
+    window = max(1, window)
+    key = f"kehu:{bucket}:{client_ip(request) or 'unknown'}:{window_start(window)}"
+    return count_hit(key, window) > limit
+
+
 def hits_of(key: str) -> int:
     """How many hits ``key`` has in its current window, without counting one."""
     if not _is_database_cache():

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope, scopes_disabled
 
 from kehu.core.errors import DomainError
-from kehu.core.ratelimit import client_ip, count_hit, window_start
+from kehu.core.ratelimit import over_limit
 from kehu.listviews.web import list_state, page, toolbar_context
 from kehu.workspaces.access import access_record
 from kehu.workspaces.models import Workspace
@@ -311,9 +311,12 @@ def help_article(request, slug: str, pk: int):
 
 
 def _feedback_limited(request, workspace) -> bool:
-    window = max(1, getattr(settings, "KB_FEEDBACK_RATE_WINDOW", 600))
-    key = f"kehu:kbfeedback:{workspace.pk}:{client_ip(request) or 'unknown'}:{window_start(window)}"
-    return count_hit(key, window) > getattr(settings, "KB_FEEDBACK_RATE_LIMIT", 20)
+    return over_limit(
+        request,
+        f"kbfeedback:{workspace.pk}",
+        getattr(settings, "KB_FEEDBACK_RATE_LIMIT", 20),
+        getattr(settings, "KB_FEEDBACK_RATE_WINDOW", 600),
+    )
 
 
 @require_POST

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
 from kehu.core.errors import DomainError, FieldError, ValidationFailed
-from kehu.core.ratelimit import client_ip, count_hit, window_start
+from kehu.core.ratelimit import over_limit
 from kehu.customers.panels import render_panels
 from kehu.customers.queries import accounts_for, contacts_for
 from kehu.customfields.web import list_state as custom_list_state
@@ -422,9 +422,7 @@ def _render_public(request, webform, *, status=200, message="", errors=None, val
 def form_rate_limited(request, bucket: str) -> bool:
     """Over ``LEADS_FORM_RATE_LIMIT`` posts from this address to the public form ``bucket`` in the
     current window (public API: the web-to-lead forms and the tickets' support form count with it)."""
-    window = max(1, settings.LEADS_FORM_RATE_WINDOW)
-    key = f"kehu:{bucket}:{client_ip(request) or 'unknown'}:{window_start(window)}"
-    return count_hit(key, window) > settings.LEADS_FORM_RATE_LIMIT
+    return over_limit(request, bucket, settings.LEADS_FORM_RATE_LIMIT, settings.LEADS_FORM_RATE_WINDOW)
 
 
 def _rate_limited(request, webform) -> bool:
