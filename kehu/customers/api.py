@@ -1,6 +1,7 @@
 """REST endpoints for accounts and contacts (thin: schema → services / queries → schema)."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -17,6 +18,7 @@ from .panels import panel_data
 from .queries import accounts_for, contacts_for
 
 router = Router(tags=["customers"])
+LIFECYCLE_STAGES = tuple(Account.Lifecycle.values)
 
 
 class ContactPointIO(Schema):
@@ -80,6 +82,16 @@ class AccountOut(Schema):
     description: str
     owner_id: int | None
     team_id: int | None
+    grade: str = Field(
+        ...,
+        description="The tier key (e.g. strategic | important | ordinary; the workspace's tiers), "
+        "computed by customer analytics; empty until graded. Read-only",
+    )
+    lifecycle_stage: str = Field(
+        ...,
+        description="prospect | new | active | at_risk | churned | won_back, or empty until computed. "
+        "Read-only here: set or clear it by hand with PUT/DELETE /analytics/accounts/{id}/lifecycle",
+    )
     created_at: datetime
     updated_at: datetime
     custom: dict = custom_field()
@@ -141,6 +153,10 @@ class AccountFilters(Schema):
     city: str | None = None
     owner_id: int | None = None
     parent_id: int | None = None
+    grade: str | None = Field(None, description="A tier key; empty string: not graded")
+    lifecycle_stage: Literal["", *LIFECYCLE_STAGES] | None = Field(  # type: ignore[valid-type]
+        None, description="A lifecycle stage; empty string: not computed yet"
+    )
 
 
 class ContactOut(Schema):
