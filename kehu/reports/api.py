@@ -42,7 +42,7 @@ class ReportIn(InputSchema):
         '"bucket": "month"}], "aggregates": [{"fn": "count"}, {"fn": "sum", "field": "total_amount"}], '
         '"date_field": "created_at", "sort": "value_desc|value_asc|group", "limit": 50}',
     )
-    chart: str = Field("bar", description="bar | line | pie | funnel | table")
+    chart: str = Field("bar", description="bar | line | pie | funnel | treemap | table")
     description: str = Field("", max_length=300)
     sharing: str = Field("private", description="private | team | workspace")
     team_id: int | None = None

@@ -1,4 +1,5 @@
-"""Chart geometry for reports: bars come from ``kehu.forecast.charts``; lines, pies and funnels here.
+"""Chart geometry for reports: bars, lines and treemaps from ``kehu.forecast.charts`` (the project's one
+implementation of each), fed from a report's result here; pies and funnels here.
 
 Same rules as the sales dashboard: numbers in, SVG coordinates (formatted strings) out, drawn by
 templates as inline SVG in a 320-unit-wide ``viewBox`` — no JavaScript chart library, nothing the CSP
@@ -6,15 +7,14 @@ must allow. Colours are CSS classes (``series-0`` … ``series-7``), never inlin
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from kehu.forecast.charts import WIDTH, Chart, _n, bars
+from kehu.forecast.charts import WIDTH, Chart, LineChart, Treemap, _n, bars, treemap
+from kehu.forecast.charts import line_chart as lines_geometry
 
 from .engine import Result
 
 SERIES = 8
-LINE_H = 160
-PAD_L, PAD_R, PAD_T, PAD_B = 8, 8, 10, 28
 
 
 def _text(value) -> str:
@@ -27,30 +27,9 @@ def bar_chart(result: Result) -> Chart:
     return bars([(row.label, row.value or 0, _text(row.value)) for row in result.rows])
 
 
-@dataclass
-class Series:
-    label: str
-    css: str
-    points: str  # "x,y x,y …" for <polyline>
-    dots: list[tuple[str, str, str]] = field(default_factory=list)  # (x, y, title)
-
-
-@dataclass
-class LineChart:
-    height: int
-    series: list[Series]
-    ticks: list[tuple[str, str]]  # (x, label) along the bottom
-    top_text: str
-    baseline_y: str
-    width: int = WIDTH
-
-    @property
-    def description(self) -> str:
-        return "; ".join(f"{s.label}: " + ", ".join(d[2] for d in s.dots) for s in self.series)
-
-
 def line_chart(result: Result) -> LineChart:
-    """The last dimension along the x axis; with two dimensions one line per value of the first."""
+    """The last dimension along the x axis; with two dimensions one line per value of the first (at
+    most eight). A group with no records at an x is skipped and its line runs on to the next one."""
     two = len(result.dimensions) == 2
     xs: list[str] = []
     lines: dict[str, dict[str, float]] = {}
@@ -62,25 +41,13 @@ def line_chart(result: Result) -> LineChart:
         lines.setdefault(name, {})[x] = float(row.value or 0)
     if result.dated and result.dated[-1]:
         xs.sort()
-    top = max((v for line in lines.values() for v in line.values()), default=0) or 1.0
-    inner_w, inner_h = WIDTH - PAD_L - PAD_R, LINE_H - PAD_T - PAD_B
-    step = inner_w / max(len(xs) - 1, 1)
-
-    def xy(i: int, v: float) -> tuple[str, str]:
-        return _n(PAD_L + i * step), _n(PAD_T + inner_h - v / top * inner_h)
-
-    series = []
-    for n, (name, values) in enumerate(list(lines.items())[:SERIES]):
-        points, dots = [], []
-        for i, x in enumerate(xs):
-            if x in values:
-                px, py = xy(i, values[x])
-                points.append(f"{px},{py}")
-                dots.append((px, py, f"{x}: {_text(_plain(values[x]))}"))
-        series.append(Series(str(name), f"series-{n % SERIES}", " ".join(points), dots))
-    every = max(1, math.ceil(len(xs) / 6))  # at most ~6 labels so they never overlap on a phone
-    ticks = [(xy(i, 0)[0], x) for i, x in enumerate(xs) if i % every == 0]
-    return LineChart(LINE_H, series, ticks, _text(_plain(top)), _n(PAD_T + inner_h))
+    series = [
+        (name, [(values[x], _text(_plain(values[x]))) if x in values else None for x in xs])
+        for name, values in list(lines.items())[:SERIES]
+    ]
+    chart = lines_geometry(xs, series, join_gaps=True)
+    chart.top_text = _text(_plain(chart.high))
+    return chart
 
 
 def _plain(value: float):
@@ -175,8 +142,20 @@ def funnel_chart(result: Result) -> FunnelChart:
     return FunnelChart(_n(len(rows) * 44 + 4), steps)
 
 
+def treemap_chart(result: Result) -> Treemap:
+    """Areas of the first value per group; with two dimensions the first one's groups hold the
+    second one's cells (e.g. grade × lifecycle stage)."""
+    return treemap([(row.labels or (row.label,), row.value or 0, _text(row.value)) for row in result.rows])
+
+
 def chart_for(kind: str, result: Result):
     """The geometry the tile's template draws, or None for a table."""
     if not result.rows or kind == "table":
         return None
-    return {"bar": bar_chart, "line": line_chart, "pie": pie_chart, "funnel": funnel_chart}[kind](result)
+    return {
+        "bar": bar_chart,
+        "line": line_chart,
+        "pie": pie_chart,
+        "funnel": funnel_chart,
+        "treemap": treemap_chart,
+    }[kind](result)

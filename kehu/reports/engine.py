@@ -39,7 +39,7 @@ SORTS = {
     "value_asc": gettext_lazy("Smallest first"),
     "group": gettext_lazy("By group"),
 }
-CHARTS = ("bar", "line", "pie", "funnel", "table")
+CHARTS = ("bar", "line", "pie", "funnel", "treemap", "table")
 MAX_DIMENSIONS = 2
 MAX_AGGREGATES = 5
 MAX_LIMIT = 500

@@ -26,6 +26,7 @@ class Chart(models.TextChoices):
     LINE = "line", _("Line")
     PIE = "pie", _("Pie")
     FUNNEL = "funnel", _("Funnel")
+    TREEMAP = "treemap", _("Treemap")
     TABLE = "table", _("Table")
 
 

@@ -406,7 +406,7 @@ def ensure_customer_value(actor: Actor) -> Dashboard:
             )
 
         funnel = report(_("Lifecycle funnel"), "lifecycle_stage", Chart.FUNNEL)
-        grades = report(_("Grade distribution"), "grade", Chart.PIE)
+        grades = report(_("Grade distribution"), "grade", Chart.TREEMAP)
         dashboard = create_record(
             actor,
             Dashboard(owner=owner, sharing=Sharing.WORKSPACE, key=CUSTOMER_VALUE, name=_("Customer value")),

@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kehu.customers.models import Account
+from kehu.forecast.charts import treemap
 from kehu.forecast.periods import today_in
 from kehu.workspaces.access import Actor, visible
 
@@ -100,7 +101,8 @@ def kpis_by_month(actor: Actor, start: date | None, end: date | None) -> dict | 
 
 
 def rfm_grid(actor: Actor, start: date | None, end: date | None) -> dict | None:
-    """Accounts per recency (rows, 5 = most recent) × frequency-monetary (columns) score."""
+    """Accounts per recency (rows, 5 = most recent) × frequency-monetary (columns) score, and per
+    named segment (a treemap on the page, a list in emails)."""
     score = _model("analytics.CustomerScore")
     if score is None:
         return None
@@ -125,10 +127,13 @@ def rfm_grid(actor: Actor, start: date | None, end: date | None) -> dict | None:
         .order_by("-n")
     )
     labels = dict(score._meta.get_field("segment").flatchoices)
+    named = [(str(labels.get(s["segment"], s["segment"])), s["n"]) for s in segments]
     return {
         "grid": grid,
         "scored": sum(counts.values()),
-        "segments": [(labels.get(s["segment"], s["segment"]), s["n"]) for s in segments],
+        "segments": named,
+        # The issue's "segment treemap": one cell per named segment, area = its accounts.
+        "segment_chart": treemap([((label,), n, f"{n:,}") for label, n in named]) if named else None,
     }
 
 

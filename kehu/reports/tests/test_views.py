@@ -53,6 +53,7 @@ def test_live_preview_renders_a_chart(data):
         ("pie", "chart-slice"),
         ("line", "chart-line"),
         ("funnel", "report-funnel"),
+        ("treemap", "treemap-cell"),
     ):
         html = client.post(
             "/reports/preview/",
@@ -146,7 +147,9 @@ def test_customer_value_dashboard_is_created_once_with_six_tiles(data):
     assert len(tiles) == 6
     bodies = [client.get(u.replace("&amp;", "&")).content.decode() for u in tiles]
     assert "report-funnel" in bodies[0] and "Prospect" in bodies[0]
-    assert "chart-slice" in bodies[2] and "Strategic" in bodies[2]
+    # Grades as a treemap: a cell per grade, its share in the tooltip, labelled for screen readers.
+    assert "report-treemap" in bodies[2] and 'role="img"' in bodies[2]
+    assert "Strategic: 1 (33%)" in bodies[2]  # the sales rep's a1 of a1–a3
     for body in bodies[1:2] + bodies[3:]:
         assert "report-tile" in body
 
@@ -271,3 +274,56 @@ def test_tile_cache_is_per_viewer_and_refresh_recomputes(data):
     count, html = total(owner)
     assert count == "6" and "tile-stamp" in html  # the kept result, with its time and a refresh link
     assert total(owner, "?fresh=1")[0] == "5"
+
+
+def test_treemap_report_page_nested_by_two_groupings(data):
+    """Grade × lifecycle stage: the grades' boxes hold the stages' cells, every cell titled with both."""
+    t = data.tenant
+    with t.scope():
+        report = services.create_report(
+            t.actors["owner"],
+            name="Grades and stages",
+            object_type="customers.account",
+            chart="treemap",
+            definition={"group_by": [{"field": "grade"}, {"field": "lifecycle_stage"}], "date_field": ""},
+        )
+    html = t.web_client("owner").get(f"/reports/{report.pk}/").content.decode()
+    assert html.count('class="treemap-group"') == 4  # strategic, important, ordinary, (empty)
+    assert "Strategic · Active / repeat: 2 (33%)" in html
+    assert "Ordinary · At risk: 1 (17%)" in html
+    assert 'id="report-chart-title"' in html
+
+
+def test_rfm_tile_draws_the_segments_as_a_treemap(data):
+    from datetime import date
+
+    from django.utils import timezone
+
+    from kehu.analytics.models import CustomerScore
+
+    t = data.tenant
+    rows = [
+        ("a1", 5, 5, "champions"),
+        ("a2", 5, 4, "champions"),
+        ("a3", 1, 1, "lost"),
+        ("a4", 2, 4, "at_risk"),
+    ]
+    with t.scope():
+        for name, r, fm, segment in rows:
+            CustomerScore.objects.create(
+                workspace=t.workspace,
+                account=data.accounts[name],
+                as_of=date(2026, 3, 31),
+                computed_at=timezone.now(),
+                r=r,
+                fm=fm,
+                segment=segment,
+            )
+        dashboard = services.ensure_customer_value(t.actors["owner"])
+        tile = next(x for x in services.tiles_of(dashboard) if x.kind == "rfm_grid")
+    sales = t.web_client("sales").get(f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/").content.decode()
+    assert f'id="rfm-segments-{tile.pk}"' in sales
+    assert "Champions: 2 (67%)" in sales and "Lost: 1 (33%)" in sales
+    assert "At risk" not in sales  # a4 is the manager's: not counted for the sales rep
+    owner = t.web_client("owner").get(f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/").content.decode()
+    assert "Champions: 2 (50%)" in owner and "At risk: 1 (25%)" in owner
