@@ -8,13 +8,14 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.core.api import InputSchema, actor_of, keyset, patch_schema
+from kehu.core.errors import FieldError, NotFound, ValidationFailed
 from kehu.customfields.api import custom_field, custom_resolver
 from kehu.listviews.api import apply_api_filters
-from kehu.workspaces.access import access_record, require
+from kehu.workspaces.access import access_record, require, require_manager
 
 from . import services
 from .listing import _sla_condition
-from .models import Ticket, TicketEntry
+from .models import RoutingRule, Ticket, TicketCategory, TicketEntry
 from .queries import complaint_report, tickets_for
 
 router = Router(tags=["tickets"])
@@ -166,8 +167,6 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]):
     records = tickets_for(actor, filters.q).select_related(None).filter(**values)
     if filters.sla:
         if filters.sla not in ("breached", "paused", "running", "none"):
-            from kehu.core.errors import FieldError, ValidationFailed
-
             raise ValidationFailed(
                 [FieldError("sla", "breached | paused | running | none", "invalid_choice")]
             )
@@ -206,6 +205,173 @@ def get_complaint_report(request: HttpRequest, since: datetime | None = None, un
         "compensation": money(report["compensation"]),
         **{key: plain(report[key]) for key in ("by_root_cause", "by_product", "by_outcome", "by_severity")},
     }
+
+
+# --- ticket categories and routing rules -------------------------------------------------------------
+# Declared before the "/tickets/{ticket_id}" routes so these paths are never read as a ticket id.
+
+
+class CategoryOut(Schema):
+    id: int
+    name: str
+    position: int = Field(..., description="Display order, lowest first")
+    is_active: bool = Field(..., description="Inactive categories are not offered for new tickets")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CategoryIn(InputSchema):
+    name: str = Field(..., max_length=100)
+    position: int | None = Field(None, ge=0, description="Default: after the last category")
+    is_active: bool = True
+
+
+CategoryPatch = patch_schema(CategoryIn, "TicketCategoryPatch")
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    position: int = Field(..., description="Matching order: the first active rule that matches wins")
+    is_active: bool
+    conditions: dict = Field(
+        ...,
+        description='{"channel": [...], "category": [...], "grade": [...], "language": [...], '
+        '"keywords": [...]}; missing = any',
+    )
+    team_id: int | None = Field(..., description="The queue the ticket goes to")
+    assignment: str = Field(..., description="none | user | round_robin | least_loaded")
+    user_id: int | None = Field(..., description='The agent (assignment "user")')
+    last_assigned_id: int | None = Field(..., description="Round-robin: who got the rule's last ticket")
+    created_at: datetime
+    updated_at: datetime
+
+
+class RuleIn(InputSchema):
+    name: str = Field(..., max_length=100)
+    position: int | None = Field(None, ge=0, description="Default: after the last rule")
+    is_active: bool = True
+    conditions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="channel, category, grade, language, keywords: lists; empty or missing = any",
+    )
+    team_id: int | None = Field(None, description="Queue; required by round_robin and least_loaded")
+    assignment: str = Field("none", description="none | user | round_robin | least_loaded")
+    user_id: int | None = Field(None, description='Required by assignment "user"')
+
+
+RulePatch = patch_schema(RuleIn, "RoutingRulePatch")
+
+
+class RuleOrderIn(InputSchema):
+    ids: list[int] = Field(..., description="Rule ids in matching order; the ones left out follow")
+
+
+def _category(category_id: int) -> TicketCategory:
+    found = TicketCategory.objects.filter(pk=category_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _rule(request: HttpRequest, rule_id: int) -> RoutingRule:
+    require_manager(actor_of(request))
+    found = RoutingRule.objects.filter(pk=rule_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+@router.get("/tickets/categories", response=list[CategoryOut], summary="Ticket categories, in order")
+def list_categories(request: HttpRequest, active: bool | None = None):
+    """Everyone who may see tickets (a new ticket's ``category`` must be one of these)."""
+    require(actor_of(request), "view", Ticket.object_type)
+    categories = TicketCategory.objects.order_by("position", "name")
+    if active is not None:
+        categories = categories.filter(is_active=active)
+    return list(categories[:500])
+
+
+@router.post("/tickets/categories", response={201: CategoryOut}, summary="Add a category (administrators)")
+def create_category(request: HttpRequest, payload: CategoryIn):
+    return Status(201, services.create_category(actor_of(request), **payload.dict()))
+
+
+@router.get("/tickets/categories/{category_id}", response=CategoryOut, summary="One ticket category")
+def get_category(request: HttpRequest, category_id: int):
+    require(actor_of(request), "view", Ticket.object_type)
+    return _category(category_id)
+
+
+@router.patch(
+    "/tickets/categories/{category_id}",
+    response=CategoryOut,
+    summary="Rename, move or (de)activate a category (administrators)",
+)
+def update_category(request: HttpRequest, category_id: int, payload: CategoryPatch):  # type: ignore[valid-type]
+    actor = actor_of(request)
+    require_manager(actor)
+    return services.update_category(actor, _category(category_id), **payload.dict(exclude_unset=True))
+
+
+@router.delete(
+    "/tickets/categories/{category_id}",
+    response={204: None},
+    summary="Delete a category (administrators; tickets keep the name)",
+)
+def delete_category(request: HttpRequest, category_id: int):
+    actor = actor_of(request)
+    require_manager(actor)
+    services.delete_category(actor, _category(category_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/tickets/routing-rules",
+    response=list[RuleOut],
+    summary="Routing rules in matching order (administrators)",
+)
+def list_rules(request: HttpRequest):
+    require_manager(actor_of(request))
+    return list(RoutingRule.objects.order_by("position", "id")[:500])
+
+
+@router.post("/tickets/routing-rules", response={201: RuleOut}, summary="Add a routing rule (administrators)")
+def create_rule(request: HttpRequest, payload: RuleIn):
+    return Status(201, services.create_rule(actor_of(request), **payload.dict()))
+
+
+@router.post(
+    "/tickets/routing-rules/order",
+    response=list[RuleOut],
+    summary="Set the rules' matching order (administrators)",
+)
+def order_rules(request: HttpRequest, payload: RuleOrderIn):
+    """The given ids first, in order; the others follow as they were. Positions become 0, 1, 2 …"""
+    return services.reorder_rules(actor_of(request), payload.ids)
+
+
+@router.get("/tickets/routing-rules/{rule_id}", response=RuleOut, summary="One routing rule (administrators)")
+def get_rule(request: HttpRequest, rule_id: int):
+    return _rule(request, rule_id)
+
+
+@router.patch(
+    "/tickets/routing-rules/{rule_id}", response=RuleOut, summary="Change a routing rule (administrators)"
+)
+def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):  # type: ignore[valid-type]
+    rule = _rule(request, rule_id)
+    return services.update_rule(actor_of(request), rule, **payload.dict(exclude_unset=True))
+
+
+@router.delete(
+    "/tickets/routing-rules/{rule_id}",
+    response={204: None},
+    summary="Delete a routing rule (administrators)",
+)
+def delete_rule(request: HttpRequest, rule_id: int):
+    services.delete_rule(actor_of(request), _rule(request, rule_id))
+    return Status(204, None)
 
 
 @router.get("/tickets/{ticket_id}", response=TicketDetailOut, summary="One ticket")
@@ -296,8 +462,6 @@ def create_entry(request: HttpRequest, ticket_id: int, payload: EntryIn):
             actor, ticket, body=payload.body, public=payload.kind == "reply", status=payload.status or None
         )
     else:
-        from kehu.core.errors import FieldError, ValidationFailed
-
         raise ValidationFailed([FieldError("kind", "reply | note | customer", "invalid_choice")])
     return Status(201, entry)
 

@@ -209,7 +209,7 @@ def seed(slug: str, seed_value: int, count: int = 40) -> None:
         agents = [m.user for m in memberships if m.role.key in ("service", "manager")] or [owner]
         system = services.system_actor(workspace, "demo")
         for position, name in enumerate(CATEGORIES):
-            services.save_category(boss, name, position)
+            services.create_category(boss, name=name, position=position)
         # The service desk's queue: the service agents and the manager.
         team = Team.objects.filter(name="客服一线").first() or create_team(
             boss, "客服一线", [u.pk for u in agents if u != owner]

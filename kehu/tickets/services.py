@@ -17,7 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
@@ -25,13 +25,13 @@ from django_scopes import scope
 from kehu.activities.models import Activity
 from kehu.activities.services import notify, record_system_activity
 from kehu.audit.services import create_record, delete_record, record, update_record
-from kehu.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from kehu.core.errors import FieldError, NotFound, ValidationFailed
 from kehu.core.models import OwnedRecord
 from kehu.core.normalize import normalize_email
 from kehu.customers.models import Account, Contact, ContactPoint
 from kehu.customers.services import set_tags, tags_of
 from kehu.customfields.services import clean_custom_values
-from kehu.workspaces.access import Actor, require, visible
+from kehu.workspaces.access import Actor, require, require_manager, visible
 from kehu.workspaces.models import Membership, Team
 from kehu.workspaces.permissions import ACTIONS, Grant
 
@@ -925,21 +925,40 @@ def close_resolved(workspace, now: datetime | None = None) -> int:
 # --- categories and routing rules (administrators) ---------------------------------------------------
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.can_manage_workspace:
-        raise PermissionDenied(_("Only workspace administrators can do this."))
+def _clean_position(value, errors: list) -> int:
+    try:
+        position = int(value)
+    except (TypeError, ValueError):
+        errors.append(FieldError("position", _("Enter a whole number."), "invalid"))
+        return 0
+    if position < 0:
+        errors.append(FieldError("position", _("Enter 0 or more."), "invalid"))
+    return position
+
+
+def _next_position(model) -> int:
+    """After the last row: a new rule or category without a position goes to the end."""
+    last = model.objects.aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + 1
+
+
+def _unknown(values: dict, known) -> list[FieldError]:
+    return [FieldError(n, _("Unknown field."), "extra_forbidden") for n in sorted(set(values) - set(known))]
+
+
+RULE_FIELDS = ("name", "position", "is_active", "conditions", "assignment", "team_id", "user_id")
+CATEGORY_FIELDS = ("name", "position", "is_active")
 
 
 def _clean_rule(values: dict[str, Any]) -> dict[str, Any]:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = _unknown(values, RULE_FIELDS)
     cleaned: dict[str, Any] = {}
     if "name" in values:
         cleaned["name"] = " ".join(str(values["name"] or "").split())[:100]
         if not cleaned["name"]:
             errors.append(FieldError("name", _("This field is required."), "required"))
-    for name in ("position",):
-        if name in values:
-            cleaned[name] = max(0, int(values[name] or 0))
+    if values.get("position") is not None:
+        cleaned["position"] = _clean_position(values["position"], errors)
     if "is_active" in values:
         cleaned["is_active"] = bool(values["is_active"])
     if "conditions" in values:
@@ -987,16 +1006,19 @@ def _clean_rule(values: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def create_rule(actor: Actor, **values: Any) -> RoutingRule:
-    _require_admin(actor)
+    """A routing rule; without a position it goes after the last one."""
+    require_manager(actor)
     values.setdefault("assignment", RoutingRule.Assignment.NONE)
     values.setdefault("team_id", None)
     values.setdefault("user_id", None)
-    return create_record(actor, RoutingRule(**_clean_rule(values)))
+    cleaned = _clean_rule(values)
+    cleaned.setdefault("position", _next_position(RoutingRule))
+    return create_record(actor, RoutingRule(**cleaned))
 
 
 @transaction.atomic
 def update_rule(actor: Actor, rule: RoutingRule, **values: Any) -> RoutingRule:
-    _require_admin(actor)
+    require_manager(actor)
     merged = {"assignment": rule.assignment, "team_id": rule.team_id, "user_id": rule.user_id, **values}
     update_record(actor, rule, _clean_rule(merged))
     return rule
@@ -1004,26 +1026,65 @@ def update_rule(actor: Actor, rule: RoutingRule, **values: Any) -> RoutingRule:
 
 @transaction.atomic
 def delete_rule(actor: Actor, rule: RoutingRule) -> None:
-    _require_admin(actor)
+    require_manager(actor)
     delete_record(actor, rule)
 
 
 @transaction.atomic
-def save_category(actor: Actor, name: str, position: int = 0, category: TicketCategory | None = None):
-    _require_admin(actor)
-    name = " ".join(str(name or "").split())[:100]
-    if not name:
-        raise ValidationFailed([FieldError("name", _("This field is required."), "required")])
-    clash = TicketCategory.objects.filter(name=name).exclude(pk=getattr(category, "pk", None)).exists()
-    if clash:
-        raise ValidationFailed([FieldError("name", _("A category with this name exists."), "unique")])
-    if category is None:
-        return create_record(actor, TicketCategory(name=name, position=position))
-    update_record(actor, category, {"name": name, "position": position})
+def reorder_rules(actor: Actor, ids: list[int]) -> list[RoutingRule]:
+    """Set the matching order: the given rule ids first, in order, the others after them as they
+    were; positions become 0, 1, 2 … (each change audited). Returns the rules in the new order."""
+    require_manager(actor)
+    rules = {r.pk: r for r in RoutingRule.objects.select_for_update().order_by("position", "id")}
+    wanted = list(dict.fromkeys(ids))
+    if set(wanted) - set(rules):
+        raise NotFound()
+    order = wanted + [pk for pk in rules if pk not in set(wanted)]
+    for position, pk in enumerate(order):
+        if rules[pk].position != position:
+            update_record(actor, rules[pk], {"position": position})
+    return [rules[pk] for pk in order]
+
+
+def _clean_category(values: dict[str, Any], category: TicketCategory | None) -> dict[str, Any]:
+    errors: list[FieldError] = _unknown(values, CATEGORY_FIELDS)
+    cleaned: dict[str, Any] = {}
+    if "name" in values:
+        name = " ".join(str(values["name"] or "").split())[:100]
+        if not name:
+            errors.append(FieldError("name", _("This field is required."), "required"))
+        elif TicketCategory.objects.filter(name=name).exclude(pk=getattr(category, "pk", None)).exists():
+            errors.append(FieldError("name", _("A category with this name exists."), "unique"))
+        cleaned["name"] = name
+    if values.get("position") is not None:
+        cleaned["position"] = _clean_position(values["position"], errors)
+    if "is_active" in values:
+        cleaned["is_active"] = bool(values["is_active"])
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+@transaction.atomic
+def create_category(actor: Actor, **values: Any) -> TicketCategory:
+    """A ticket category (``name``, ``position`` — default after the last —, ``is_active``)."""
+    require_manager(actor)
+    values.setdefault("name", "")
+    cleaned = _clean_category(values, None)
+    cleaned.setdefault("position", _next_position(TicketCategory))
+    return create_record(actor, TicketCategory(**cleaned))
+
+
+@transaction.atomic
+def update_category(actor: Actor, category: TicketCategory, **values: Any) -> TicketCategory:
+    """Rename, move or (de)activate a category. Tickets keep the name they were filed under; an
+    inactive category is no longer offered for new tickets."""
+    require_manager(actor)
+    update_record(actor, category, _clean_category(values, category))
     return category
 
 
 @transaction.atomic
 def delete_category(actor: Actor, category: TicketCategory) -> None:
-    _require_admin(actor)
+    require_manager(actor)
     delete_record(actor, category)

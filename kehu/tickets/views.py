@@ -26,6 +26,7 @@ from kehu.workspaces.views import admin_required, member_required, show_domain_e
 
 from . import services
 from .forms import ReplyForm, RuleForm, SupportForm, TicketForm, rule_initial, ticket_initial
+from .hooks import entry_templates
 from .listing import SLA_LABELS, SLA_TONES, TICKET_TABS
 from .models import RoutingRule, Ticket, TicketAttachment, TicketCategory
 from .panels import customer_tickets
@@ -193,6 +194,7 @@ def _detail_context(request, ticket: Ticket, reply_form=None) -> dict:
     return {
         "record": ticket,
         "entries": thread(ticket),
+        "entry_extras": entry_templates(),
         "tags": services.ticket_tags(ticket),
         "sla": {"state": state, "label": SLA_LABELS.get(state, ""), "tone": SLA_TONES.get(state, "")},
         "history": _history(actor, ticket),
@@ -371,11 +373,15 @@ def category_save(request, pk: int | None = None):
     category = TicketCategory.objects.filter(pk=pk).first() if pk else None
     if pk and category is None:
         raise Http404
+    values = {"name": request.POST.get("name", ""), "position": request.POST.get("position") or None}
+    if category is not None:
+        # The row's form has an "active" checkbox (unchecked = absent).
+        values["is_active"] = bool(request.POST.get("is_active"))
     try:
-        position = int(request.POST.get("position") or 0)
-        services.save_category(request.actor, request.POST.get("name", ""), max(0, position), category)
-    except ValueError:
-        messages.error(request, _("Enter a whole number."))
+        if category is None:
+            services.create_category(request.actor, **values)
+        else:
+            services.update_category(request.actor, category, **values)
     except DomainError as error:
         show_domain_error(request, error)
     else:
