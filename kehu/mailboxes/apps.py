@@ -15,6 +15,11 @@ class MailboxesConfig(AppConfig):
         # "integration" role.
         register_object_type(INBOUND_OBJECT_TYPE, _("Inbound mail (webhook)"), domain="admin")
 
+        from kehu.tickets.hooks import EntryExtra, register_entry_extra
+
+        # A public reply's mail delivery (queued / sent / retrying / failed) under it on the ticket page.
+        register_entry_extra(EntryExtra(template="mailboxes/_delivery.html", prefetch="outbound_mails"))
+
         from . import handlers
 
         handlers.connect()

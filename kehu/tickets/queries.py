@@ -6,6 +6,7 @@ from django.utils import timezone
 from kehu.core.normalize import normalize_email
 from kehu.workspaces.access import Actor, visible
 
+from .hooks import entry_prefetches
 from .models import Ticket, TicketEntry
 
 LIST_RELATED = ("owner", "team", "account", "contact")
@@ -45,8 +46,13 @@ def breached_condition(now=None) -> Q:
 
 
 def thread(ticket: Ticket, *, include_notes: bool = True) -> list[TicketEntry]:
-    """The conversation, oldest first, with authors and attachments (two queries)."""
-    qs = TicketEntry.objects.filter(ticket=ticket).select_related("author").prefetch_related("attachments")
+    """The conversation, oldest first, with authors, attachments and what higher apps show under each
+    entry (``hooks``): one query for the entries, one per prefetch, whatever their number."""
+    qs = (
+        TicketEntry.objects.filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related("attachments", *entry_prefetches())
+    )
     if not include_notes:
         qs = qs.exclude(kind=TicketEntry.Kind.NOTE)
     return list(qs.order_by("created_at", "id"))
