@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.core.errors import DomainError, ValidationFailed
-from kehu.listviews.filters import describe, empty_spec
+from kehu.listviews.builder import YES_NO, condition_node, new_path, spec_from_form, tree
+from kehu.listviews.filters import available_fields, describe, empty_spec, is_empty
 from kehu.listviews.registry import config_for
 from kehu.listviews.services import CONTENT_TYPES, WRITERS, views_of
+from kehu.listviews.views import member_options
 from kehu.workspaces.models import Membership
 from kehu.workspaces.views import member_required
 
@@ -100,8 +102,11 @@ def _posted_definition(data, object_type: str, actor) -> dict:
     filters = empty_spec()
     view_id = data.get("filter_view") or ""
     if view_id.isdigit():
+        # "Start from a saved view": its conditions replace the editor's (then edited there).
         view = next((v for v in views_of(actor, object_type) if v.pk == int(view_id)), None)
         filters = view.filters if view is not None else filters
+    elif "g.r.op" in data:
+        filters = spec_from_form(data)  # the filter editor: listviews' builder rows, same protocol
     elif data.get("filters"):
         try:
             import json
@@ -119,9 +124,28 @@ def _posted_definition(data, object_type: str, actor) -> dict:
     }
 
 
-def _builder_context(request, object_type: str, definition: dict, values: dict) -> dict:
-    import json
+def _filter_editor(request, config, filters) -> dict:
+    """The listviews filter builder's rows for the report's filters (its templates and fragments are
+    reused as they are: fields incl. custom ones, lookups, value widgets, AND/OR groups)."""
+    if config is None:
+        return {}
+    fields = available_fields(request.actor, config)
+    spec = (
+        filters if isinstance(filters, dict) and not is_empty(filters) and "invalid" not in filters else None
+    )
+    root = tree(spec, fields)
+    if not root.children:  # an empty row to start from, as on the lists
+        root.children.append(condition_node(new_path("r"), fields))
+    return {
+        "filter_root": root,
+        "filter_config": config,
+        "filter_fields": list(fields.values()),
+        "members": member_options() if any(f.type == "user" for f in fields.values()) else [],
+        "yes_no": YES_NO,
+    }
 
+
+def _builder_context(request, object_type: str, definition: dict, values: dict) -> dict:
     actor = request.actor
     fields = report_fields(actor, object_type)
     types = reportable_types()
@@ -154,8 +178,7 @@ def _builder_context(request, object_type: str, definition: dict, values: dict) 
         "sharing": Sharing.choices,
         "slots": slots,
         "definition": definition,
-        "filters_json": json.dumps(definition.get("filters") or empty_spec(), ensure_ascii=False),
-        "filters_text": describe(actor, config, definition.get("filters")) if config else "",
+        **_filter_editor(request, config, definition.get("filters")),
         "saved_views": views_of(actor, object_type) if config else [],
         "values": values,
         "teams": actor.team_ids,
@@ -230,7 +253,13 @@ def _preview(actor, object_type: str, definition: dict, chart: str) -> dict:
         }
     result = engine.run(actor, object_type, cleaned)
     kind = chart if chart in Chart.values else Chart.BAR
-    return {"result": result, "chart": charts.chart_for(kind, result), "chart_kind": kind}
+    config = config_for(object_type)
+    return {
+        "result": result,
+        "chart": charts.chart_for(kind, result),
+        "chart_kind": kind,
+        "filters_text": describe(actor, config, cleaned["filters"]),
+    }
 
 
 @member_required

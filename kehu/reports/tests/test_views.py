@@ -327,3 +327,132 @@ def test_rfm_tile_draws_the_segments_as_a_treemap(data):
     assert "At risk" not in sales  # a4 is the manager's: not counted for the sales rep
     owner = t.web_client("owner").get(f"/reports/dashboards/{dashboard.pk}/tiles/{tile.pk}/").content.decode()
     assert "Champions: 2 (50%)" in owner and "At risk: 1 (25%)" in owner
+
+
+# --- the filter editor (listviews' builder rows inside the report builder) ---------------------------
+
+REGION_NORTH = {
+    "g.r.op": "and",
+    "c.r-0.field": "custom.region",
+    "c.r-0.lookup": "eq",
+    "c.r-0.value": "n",
+}
+
+
+def test_builder_offers_the_filter_editor_with_custom_fields(data):
+    html = data.tenant.web_client("owner").get("/reports/new/?object_type=customers.account").content.decode()
+    assert 'id="filter-editor"' in html and 'name="g.r.op"' in html
+    assert 'value="custom.region"' in html and 'value="lifecycle_stage"' in html
+    assert "/lists/customers.account/builder/condition/?parent=r" in html  # "+ Condition" adds a row
+    assert "reports/builder.js" in html
+
+
+def test_preview_follows_the_editors_conditions(data):
+    client = data.tenant.web_client("owner")
+    base = {"object_type": "customers.account", "group_1": "grade", "agg_fn_1": "count", "chart": "table"}
+    everything = client.post("/reports/preview/", base).content.decode()
+    assert "Important" in everything
+    north = client.post("/reports/preview/", {**base, **REGION_NORTH}).content.decode()
+    # North: a1 (strategic), a3 (ordinary), a4 (strategic).
+    assert re.search(r"<td>Strategic</td><td class=\"num\">2</td>", north)
+    assert re.search(r"<td>Ordinary</td><td class=\"num\">1</td>", north)
+    assert "Important" not in north
+    assert 'id="builder-filters"' in north and "Region" in north  # the filters in words
+    # An OR group: North, or at risk.
+    either = {
+        **base,
+        "g.r.op": "or",
+        "c.r-0.field": "custom.region",
+        "c.r-0.lookup": "eq",
+        "c.r-0.value": "n",
+        "c.r-1.field": "lifecycle_stage",
+        "c.r-1.lookup": "eq",
+        "c.r-1.value": "at_risk",
+    }
+    html = client.post("/reports/preview/", either).content.decode()
+    assert re.search(r"<td>Ordinary</td><td class=\"num\">2</td>", html)  # a3 and a5
+    # A row without a field is ignored; a bad value is reported with its path.
+    blank = client.post("/reports/preview/", {**base, "g.r.op": "and", "c.r-0.field": ""}).content.decode()
+    assert "Important" in blank
+    bad = {**base, "g.r.op": "and", "c.r-0.field": "created_at", "c.r-0.lookup": "gt", "c.r-0.value": "soon"}
+    assert "report-problem" in client.post("/reports/preview/", bad).content.decode()
+
+
+def test_saved_report_keeps_the_editors_filters_and_shows_them_again(data):
+    client = data.tenant.web_client("owner")
+    response = client.post(
+        "/reports/new/",
+        {**BUILD, **REGION_NORTH, "group_2": "", "chart": "treemap", "name": "North by grade", "save": "1"},
+    )
+    assert response.status_code == 302
+    with data.tenant.scope():
+        report = Report.objects.get(name="North by grade")
+    assert report.definition["filters"] == {
+        "op": "and",
+        "conditions": [{"field": "custom.region", "lookup": "eq", "value": "n"}],
+    }
+    page = client.get(response["Location"]).content.decode()
+    assert "Strategic: 2 (67%)" in page and "Important" not in page.split('id="report-chart"')[1]
+    edit = client.get(f"/reports/{report.pk}/edit/").content.decode()
+    row = edit.split('data-path="r-0"')[1].split("</div>")[0]
+    assert '<option value="custom.region" selected>' in row and '<option value="n" selected>' in row
+
+
+def test_a_saved_list_view_loads_its_conditions_into_the_editor(data):
+    from kehu.listviews import services as views
+
+    t = data.tenant
+    with t.scope():
+        view = views.create_view(
+            t.actors["owner"],
+            "customers.account",
+            name="At risk",
+            filters={
+                "op": "and",
+                "conditions": [{"field": "lifecycle_stage", "lookup": "eq", "value": "at_risk"}],
+            },
+        )
+    html = (
+        t.web_client("owner")
+        .get(
+            "/reports/new/",
+            {
+                "object_type": "customers.account",
+                "group_1": "grade",
+                "agg_fn_1": "count",
+                "filter_view": view.pk,
+            },
+            HTTP_HX_REQUEST="true",
+        )
+        .content.decode()
+    )
+    assert "<html" not in html
+    row = html.split('data-path="r-0"')[1].split("</div>")[0]
+    assert '<option value="lifecycle_stage" selected>' in row and '<option value="at_risk" selected>' in row
+    assert re.search(r"<td>Ordinary</td><td class=\"num\">1</td>", html)  # a5, in the preview
+
+
+def test_another_members_private_view_is_not_loaded(data):
+    from kehu.listviews import services as views
+
+    t = data.tenant
+    with t.scope():
+        view = views.create_view(
+            t.actors["manager"],
+            "customers.account",
+            name="Mine",
+            filters={
+                "op": "and",
+                "conditions": [{"field": "lifecycle_stage", "lookup": "eq", "value": "churned"}],
+            },
+        )
+    html = (
+        t.web_client("owner")
+        .get(
+            "/reports/new/",
+            {"object_type": "customers.account", "group_1": "grade", "filter_view": view.pk},
+            HTTP_HX_REQUEST="true",
+        )
+        .content.decode()
+    )
+    assert '<option value="lifecycle_stage" selected>' not in html
