@@ -7,6 +7,7 @@ Chromium (``KEHU_CHROMIUM`` or ``chromium`` on PATH). Without one they skip, unl
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,44 @@ def login(page, live_server):
     """``login(user)`` signs in through the login form and waits for the home page."""
     from conftest import PASSWORD
 
-    def sign_in(user, password: str = PASSWORD):
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", user.email)
-        page.fill("#id_password", password)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        return page
+    def sign_in(user, password: str = PASSWORD, on=None):
+        """On ``page``, or on ``on`` (a page of another browser context: a second person)."""
+        tab = on or page
+        tab.goto(f"{live_server.url}/login/")
+        tab.fill("#id_username", user.email)
+        tab.fill("#id_password", password)
+        tab.click("#login-form button[type=submit]")
+        tab.wait_for_url(f"{live_server.url}/")
+        return tab
 
     return sign_in
+
+
+@pytest.fixture
+def mail_servers(settings):
+    """Real local mail servers for this test (no mocks): Dovecot with one account (IMAP in) and aiosmtpd
+    as the mailer (SMTP out); background jobs run at once (no worker here). ``(imap, smtp)``."""
+    from django.test import override_settings
+
+    from kehu.mailboxes.tests.conftest import DOVECOT, IMMEDIATE, ImapServer, SmtpServer
+    from kehu.workspaces.tests.test_tasks import _reset_task_backends
+
+    if DOVECOT is None:
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)")
+    root = Path(tempfile.mkdtemp(prefix="kehu-dovecot-"))
+    root.chmod(0o755)
+    imap = ImapServer(root)
+    imap.add_users(1)
+    imap.start()
+    smtp = SmtpServer()
+    smtp.controller.start()
+    settings.MAILERS = smtp.mailers()
+    try:
+        with override_settings(TASKS=IMMEDIATE):
+            _reset_task_backends()
+            yield imap, smtp
+    finally:
+        _reset_task_backends()
+        smtp.controller.stop()
+        imap.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -2,45 +2,12 @@
 (Dovecot), tests it, fetches a customer's mail into a ticket, and the agent's reply on the ticket page
 reaches the customer through the local SMTP server (aiosmtpd)."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
-from django.test import override_settings
 from playwright.sync_api import expect
 
-from kehu.mailboxes.tests.conftest import DOVECOT, ImapServer, SmtpServer
 from kehu.mailboxes.tests.mails import mime_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def mail_servers(settings):
-    """Dovecot with one account and aiosmtpd as the mailer; jobs run at once (no worker here)."""
-    from kehu.workspaces.tests.test_tasks import _reset_task_backends
-
-    if DOVECOT is None:
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd; .ci/run installs it)")
-    root = Path(tempfile.mkdtemp(prefix="kehu-dovecot-"))
-    root.chmod(0o755)
-    imap = ImapServer(root)
-    imap.add_users(1)
-    imap.start()
-    smtp = SmtpServer()
-    smtp.controller.start()
-    settings.MAILERS = smtp.mailers()
-    try:
-        with override_settings(TASKS=IMMEDIATE):
-            _reset_task_backends()
-            yield imap, smtp
-    finally:
-        _reset_task_backends()
-        smtp.controller.stop()
-        imap.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_mailbox_setup_mail_to_ticket_and_reply_by_mail(
