@@ -9,7 +9,10 @@ fit (summary query, both fits, the holdout check), the churn training (features 
 labels, two fits) and the nightly scoring of every customer, with the process's peak memory.
 
     python benchmarks/predictions.py generate [--accounts 100000] [--pace 0.5]
-    python benchmarks/predictions.py run
+    python benchmarks/predictions.py run [--workspace analytics]
+
+``--workspace analytics`` times the same steps on the analytics benchmark's data (1M accounts,
+10M orders; no planted signal, so its AUC only says the recency/frequency features predict).
 
 PostgreSQL (throwaway server): ``scripts/pg-server run -- sh -c '.venv/bin/kehu migrate &&
 .venv/bin/python benchmarks/predictions.py generate --accounts 1000000 &&
@@ -148,7 +151,7 @@ def run(args) -> None:
     from kehu.predictions import services
     from kehu.workspaces.models import Workspace
 
-    workspace = Workspace.objects.get(slug=SLUG)
+    workspace = Workspace.objects.get(slug=args.workspace)
     print(
         f"Database: {connection.vendor}; load average {os.getloadavg()[0]:.2f} (2 cores, shared)", flush=True
     )
@@ -193,7 +196,12 @@ def main() -> None:
     g.add_argument("--accounts", type=int, default=100_000)
     g.add_argument("--pace", type=float, default=0.5, help="Order rate factor (0.5 ≈ 10 orders per account)")
     g.add_argument("--seed", type=int, default=7)
-    sub.add_parser("run")
+    r = sub.add_parser("run")
+    r.add_argument(
+        "--workspace",
+        default=SLUG,
+        help="analytics = the 1M-account / 10M-order data of benchmarks/analytics.py generate",
+    )
     args = parser.parse_args()
     {"generate": generate, "run": run}[args.command](args)
 

@@ -305,7 +305,6 @@ def fit(X: np.ndarray, y: np.ndarray, account_ids: np.ndarray, names: list[str])
     """A calibrated logistic regression as plain JSON; raises ValueError when one class is missing."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
 
     if len(set(y.tolist())) < 2:
         raise ValueError("one class only")
@@ -335,13 +334,23 @@ def fit(X: np.ndarray, y: np.ndarray, account_ids: np.ndarray, names: list[str])
     # The at-risk threshold: the best F1 on the calibration fold (ties → the lower threshold, more
     # recall), kept within [0.05, 0.95] so that "at risk" never means "certain" or "anyone".
     calibrated = predict(model, X[calibration])
-    best, best_f1 = 0.5, -1.0
-    for threshold in np.unique(np.round(calibrated, 3)):
-        f1 = f1_score(y[calibration], calibrated >= threshold, zero_division=0)
-        if f1 > best_f1:
-            best, best_f1 = float(threshold), f1
-    model["threshold"] = min(max(best, 0.05), 0.95)
+    model["threshold"] = min(max(best_f1_threshold(calibrated, y[calibration]), 0.05), 0.95)
     return model
+
+
+def best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The candidate threshold (``p`` rounded to 3 places) with the best F1 of ``p >= t``; the lowest
+    of equal ones. All candidates at once from one sort and cumulative sums — F1 = 2TP / (flagged +
+    positives) — instead of an ``f1_score`` pass per candidate (up to 1,000 passes over the rows)."""
+    candidates = np.unique(np.round(p, 3))
+    order = np.sort(p)
+    positives_from = np.concatenate([np.cumsum(y[np.argsort(p, kind="stable")][::-1])[::-1], [0]])
+    first = np.searchsorted(order, candidates, side="left")  # rows with p >= t start here
+    flagged = p.size - first
+    true_pos = positives_from[first]
+    denominator = flagged + int(y.sum())
+    f1 = np.divide(2.0 * true_pos, denominator, out=np.zeros(candidates.size), where=denominator > 0)
+    return float(candidates[int(np.argmax(f1))]) if candidates.size else 0.5
 
 
 def _logistic(model: dict, X: np.ndarray) -> np.ndarray:

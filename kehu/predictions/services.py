@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time as clock
 from datetime import date, timedelta
-from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
@@ -26,7 +25,6 @@ from . import clv, nba
 from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, RecommendedAction
 from .queries import latest
 
-BATCH = 5000
 MIN_CUSTOMERS = 20
 OUTCOME_DAYS = 60
 
@@ -251,10 +249,39 @@ def _open_complaints(workspace, ids: np.ndarray) -> dict[int, int]:
     return out
 
 
-def score(workspace, as_of: date | None = None) -> int:
-    """Apply the latest models to every customer; rewrite predictions and suggestions; how many rows."""
-    from kehu.customers.grading import grade_choices
+def _grades(workspace, ids: list[int]) -> dict[int, str]:
     from kehu.customers.models import Account
+
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 20000):
+        out.update(
+            Account.objects.filter(workspace=workspace, pk__in=ids[start : start + 20000])
+            .exclude(grade="")
+            .values_list("pk", "grade")
+        )
+    return out
+
+
+def _nullable(values: np.ndarray) -> list:
+    """Floats for the database: NaN (no model, no value) as NULL."""
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _money(values: np.ndarray) -> list:
+    return [None if v != v else round(v, 2) for v in values.tolist()]
+
+
+def score(workspace, as_of: date | None = None) -> int:
+    """Apply the latest models to every customer; rewrite predictions and suggestions; how many rows.
+
+    Vectorised over customers (numpy); the next-best-action rules run only for the accounts a rule
+    can fire for (churn risk ≥ half the threshold, or a cross-sell candidate); the rows are written
+    in one transaction as a delete + bulk insert (``customers.bulk.Table``: COPY on PostgreSQL) —
+    one pass instead of an upsert per 5,000 ORM objects (156 s at 100k customers, docs/performance.md).
+    Only this app's tables are written; readers see the old rows until the commit.
+    """
+    from kehu.customers.bulk import Table
+    from kehu.customers.grading import grade_choices
 
     as_of = as_of or timezone.localdate()
     now = timezone.now()
@@ -275,7 +302,8 @@ def score(workspace, as_of: date | None = None) -> int:
             bg, gg, x, t_x, T, m, months=clv_row.horizon_months, monthly_discount=clv_row.monthly_discount
         )
     churn_p = np.full(n, np.nan)
-    reasons: list[list[dict]] = [[] for _ in range(n)]
+    no_reasons: list[dict] = []  # one shared empty list: the bulk writer converts it once
+    reasons: list[list[dict]] = [no_reasons] * n
     trend = np.zeros(n)
     threshold = 0.5
     if churn_row is not None and n:
@@ -285,111 +313,114 @@ def score(workspace, as_of: date | None = None) -> int:
         pos = np.searchsorted(ids, features.account_ids)  # current customers ⊆ customers with orders
         X = features.model_matrix()
         churn_p[pos] = churn_model.predict(params, X)
-        for i, r in zip(pos, churn_model.top_reasons(params, X, features.raw), strict=True):
-            reasons[i] = r
+        for i, r in zip(pos.tolist(), churn_model.top_reasons(params, X, features.raw), strict=True):
+            reasons[i] = r or no_reasons
         trend[pos] = features.raw[:, features.names.index("spend_trend")]
     finite = value[np.isfinite(value)]
     clv_high = float(np.quantile(finite, 0.75)) if finite.size >= 4 else float("inf")
-    complaints = _open_complaints(workspace, ids)
+    known = np.isfinite(churn_p)
+    # Rules 1–4 need churn risk ≥ half the threshold; rule 5 a high CLV, low risk and a candidate.
+    risky = known & (churn_p >= threshold / 2)
+    potential = np.isfinite(value) & (value >= clv_high) & (~known | (churn_p < threshold / 2))
+    complaints = _open_complaints(workspace, ids[risky])
     tiers = [key for key, _label in grade_choices(workspace)]
     grade_rank = {key: len(tiers) - i for i, key in enumerate(tiers)}  # top tier = len(tiers)
     top_tiers = {key for key, rank in grade_rank.items() if rank >= max(len(tiers) - 1, 1)}
-    grades = {}
-    for start in range(0, n, 20000):
-        grades.update(
-            Account.objects.filter(pk__in=ids[start : start + 20000].tolist())
-            .exclude(grade="")
-            .values_list("pk", "grade")
-        )
-    high_potential = [
-        int(ids[i])
-        for i in range(n)
-        if np.isfinite(value[i])
-        and value[i] >= clv_high
-        and (np.isnan(churn_p[i]) or churn_p[i] < threshold / 2)
-    ]
-    cross = nba.cross_sell_candidates(workspace, high_potential, nba.default_since(as_of))
+    grades = _grades(workspace, ids[known & (churn_p >= threshold)].tolist())  # rule 2 only
+    cross = nba.cross_sell_candidates(workspace, ids[potential].tolist(), nba.default_since(as_of))
 
     def num(v):
         return None if not np.isfinite(v) else float(v)
 
-    def money(v):
-        return None if not np.isfinite(v) else Decimal(str(round(float(v), 2)))
-
+    no_data: dict = {}
+    kinds, whys, datas = [""] * n, [""] * n, [no_data] * n
     suggestions = []
-    with transaction.atomic():
-        RecommendedAction.objects.filter(
-            workspace=workspace, status=RecommendedAction.Status.SUGGESTED
-        ).delete()
-        for start in range(0, n, BATCH):
-            batch = []
-            for i in range(start, min(start + BATCH, n)):
-                account_id = int(ids[i])
-                kind, why, data = nba.recommend(
-                    churn=num(churn_p[i]),
-                    threshold=threshold,
-                    clv=num(value[i]),
-                    clv_high=clv_high,
-                    p_alive=num(p_alive[i]),
-                    grade_rank=2 if grades.get(account_id) in top_tiers and len(tiers) > 1 else 0,
-                    spend_trend=float(trend[i]),
-                    open_complaints=complaints.get(account_id, 0),
-                    top_reason=reasons[i][0]["text"] if reasons[i] else "",
-                    cross_sell=cross.get(account_id),
-                )
-                batch.append(
-                    CustomerPrediction(
-                        workspace=workspace,
-                        account_id=account_id,
-                        expected_purchases=num(expected[i]),
-                        p_alive=num(p_alive[i]),
-                        predicted_spend=money(spend[i]),
-                        clv=money(value[i]),
-                        churn_probability=num(churn_p[i]),
-                        reasons=reasons[i],
-                        next_action=kind,
-                        next_action_reason=why[:300],
-                        next_action_data=data,
-                        computed_at=now,
-                        clv_version=clv_row.version if clv_row else None,
-                        churn_version=churn_row.version if churn_row else None,
-                    )
-                )
-                if kind:
-                    suggestions.append(
-                        RecommendedAction(
-                            workspace=workspace,
-                            account_id=account_id,
-                            kind=kind,
-                            reason=why[:300],
-                            data=data,
-                            churn_probability=num(churn_p[i]),
-                        )
-                    )
-            CustomerPrediction.objects.bulk_create(
-                batch,
-                batch_size=BATCH,
-                update_conflicts=True,
-                unique_fields=["account"],
-                update_fields=[
-                    "expected_purchases",
-                    "p_alive",
-                    "predicted_spend",
-                    "clv",
-                    "churn_probability",
-                    "reasons",
-                    "next_action",
-                    "next_action_reason",
-                    "next_action_data",
-                    "computed_at",
-                    "clv_version",
-                    "churn_version",
-                    "updated_at",
-                ],
-            )
-        RecommendedAction.objects.bulk_create(suggestions, batch_size=BATCH)
-        # Accounts that are no longer customers (orders cancelled) keep no stale prediction.
-        CustomerPrediction.objects.filter(workspace=workspace, computed_at__lt=now).delete()
+    for i in np.flatnonzero(risky | np.isin(ids, list(cross))).tolist():
+        account_id = int(ids[i])
+        kind, why, data = nba.recommend(
+            churn=num(churn_p[i]),
+            threshold=threshold,
+            clv=num(value[i]),
+            clv_high=clv_high,
+            p_alive=num(p_alive[i]),
+            grade_rank=2 if grades.get(account_id) in top_tiers and len(tiers) > 1 else 0,
+            spend_trend=float(trend[i]),
+            open_complaints=complaints.get(account_id, 0),
+            top_reason=reasons[i][0]["text"] if reasons[i] else "",
+            cross_sell=cross.get(account_id),
+        )
+        if kind:
+            kinds[i], whys[i], datas[i] = kind, why[:300], data or no_data
+            suggestions.append((account_id, kind, why[:300], data, num(churn_p[i])))
+
+    stamp = [now] * n
+    prediction_rows = zip(
+        [workspace.pk] * n,
+        ids.tolist(),
+        _nullable(expected),
+        _nullable(p_alive),
+        _money(spend),
+        _money(value),
+        _nullable(churn_p),
+        reasons,
+        kinds,
+        whys,
+        datas,
+        stamp,
+        [clv_row.version if clv_row else None] * n,
+        [churn_row.version if churn_row else None] * n,
+        stamp,
+        stamp,
+        strict=True,
+    )
+    predictions = Table(
+        CustomerPrediction,
+        [
+            "workspace_id",
+            "account_id",
+            "expected_purchases",
+            "p_alive",
+            "predicted_spend",
+            "clv",
+            "churn_probability",
+            "reasons",
+            "next_action",
+            "next_action_reason",
+            "next_action_data",
+            "computed_at",
+            "clv_version",
+            "churn_version",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    actions = Table(
+        RecommendedAction,
+        [
+            "workspace_id",
+            "account_id",
+            "kind",
+            "reason",
+            "data",
+            "churn_probability",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    q = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Whole rows replaced: accounts that are no longer customers (orders cancelled) keep none.
+        cursor.execute(
+            f"DELETE FROM {q(CustomerPrediction._meta.db_table)} WHERE workspace_id = %s",  # noqa: S608
+            [workspace.pk],
+        )
+        cursor.execute(
+            f"DELETE FROM {q(RecommendedAction._meta.db_table)} WHERE workspace_id = %s "  # noqa: S608
+            "AND status = %s",
+            [workspace.pk, str(RecommendedAction.Status.SUGGESTED)],
+        )
+        predictions.insert(prediction_rows)
+        actions.insert((workspace.pk, *row, now, now) for row in suggestions)
     measure_outcomes(workspace)
     return n
 
