@@ -209,3 +209,20 @@ def test_dashboard_private_of_another_member_is_404_and_tiles_need_an_openable_r
 def test_members_of_every_role_can_keep_their_own_reports(data, role):
     api = data.tenant.api_client(role)
     assert post(api, "/api/v1/reports", {"name": "x", "object_type": "customers.account"}).status_code == 201
+
+
+def test_treemap_is_a_chart_type_and_unknown_ones_are_422(data):
+    api = data.tenant.api_client("owner")
+    created = post(
+        api,
+        "/api/v1/reports",
+        {"name": "Grades", "object_type": "customers.account", "definition": GRADE, "chart": "treemap"},
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["chart"] == "treemap"
+    wrong = post(
+        api,
+        "/api/v1/reports",
+        {"name": "Grades", "object_type": "customers.account", "definition": GRADE, "chart": "sunburst"},
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["details"][0]["field"] == "chart"
