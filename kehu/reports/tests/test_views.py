@@ -398,34 +398,31 @@ def test_saved_report_keeps_the_editors_filters_and_shows_them_again(data):
     assert '<option value="custom.region" selected>' in row and '<option value="n" selected>' in row
 
 
-def test_a_saved_list_view_loads_its_conditions_into_the_editor(data):
+def _builder_from_view(t, owner: str, stage: str) -> str:
+    """The builder (htmx) as the workspace owner after picking ``owner``'s saved view of ``stage``."""
     from kehu.listviews import services as views
 
-    t = data.tenant
     with t.scope():
         view = views.create_view(
-            t.actors["owner"],
+            t.actors[owner],
             "customers.account",
-            name="At risk",
+            name=stage,
             filters={
                 "op": "and",
-                "conditions": [{"field": "lifecycle_stage", "lookup": "eq", "value": "at_risk"}],
+                "conditions": [{"field": "lifecycle_stage", "lookup": "eq", "value": stage}],
             },
         )
-    html = (
-        t.web_client("owner")
-        .get(
-            "/reports/new/",
-            {
-                "object_type": "customers.account",
-                "group_1": "grade",
-                "agg_fn_1": "count",
-                "filter_view": view.pk,
-            },
-            HTTP_HX_REQUEST="true",
-        )
-        .content.decode()
-    )
+    query = {
+        "object_type": "customers.account",
+        "group_1": "grade",
+        "agg_fn_1": "count",
+        "filter_view": view.pk,
+    }
+    return t.web_client("owner").get("/reports/new/", query, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_a_saved_list_view_loads_its_conditions_into_the_editor(data):
+    html = _builder_from_view(data.tenant, "owner", "at_risk")
     assert "<html" not in html
     row = html.split('data-path="r-0"')[1].split("</div>")[0]
     assert '<option value="lifecycle_stage" selected>' in row and '<option value="at_risk" selected>' in row
@@ -433,26 +430,6 @@ def test_a_saved_list_view_loads_its_conditions_into_the_editor(data):
 
 
 def test_another_members_private_view_is_not_loaded(data):
-    from kehu.listviews import services as views
-
-    t = data.tenant
-    with t.scope():
-        view = views.create_view(
-            t.actors["manager"],
-            "customers.account",
-            name="Mine",
-            filters={
-                "op": "and",
-                "conditions": [{"field": "lifecycle_stage", "lookup": "eq", "value": "churned"}],
-            },
-        )
-    html = (
-        t.web_client("owner")
-        .get(
-            "/reports/new/",
-            {"object_type": "customers.account", "group_1": "grade", "filter_view": view.pk},
-            HTTP_HX_REQUEST="true",
-        )
-        .content.decode()
-    )
+    html = _builder_from_view(data.tenant, "manager", "churned")
     assert '<option value="lifecycle_stage" selected>' not in html
+    assert "Important" in html  # no filter: every grade in the preview
