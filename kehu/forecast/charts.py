@@ -275,7 +275,7 @@ def squarify(values: list[float], x: float, y: float, w: float, h: float) -> lis
     rects: list[tuple[float, ...]] = []
     i = 0
     while i < len(areas):
-        side = min(w, h)
+        side = min(w, h)  # rows are laid along the shorter side of the space left
         row = [areas[i]]
         i += 1
         while i < len(areas) and _worst([*row, areas[i]], side) <= _worst(row, side):
@@ -283,22 +283,19 @@ def squarify(values: list[float], x: float, y: float, w: float, h: float) -> lis
             i += 1
         size = sum(row)
         last = i == len(areas)
-        if w >= h:  # a column at the left, the full height
-            cw = w if last else size / h
-            cy = y
-            for n, area in enumerate(row):
-                ch = (y + h - cy) if n == len(row) - 1 else area / cw
-                rects.append((x, cy, cw, ch))
-                cy += ch
-            x, w = x + cw, max(w - cw, 0.0)
-        else:  # a row at the top, the full width
-            rh = h if last else size / w
-            cx = x
-            for n, area in enumerate(row):
-                cw = (x + w - cx) if n == len(row) - 1 else area / rh
-                rects.append((cx, y, cw, rh))
-                cx += cw
-            y, h = y + rh, max(h - rh, 0.0)
+        # A wide space takes the row as a column at its left (the full height), a tall one as a row
+        # at its top (the full width); the last row fills what is left, so rounding leaves no gap.
+        vertical = w >= h  # then ``side`` (the shorter one) is the height
+        thick = (w if vertical else h) if last else size / side
+        start = pos = y if vertical else x
+        for n, area in enumerate(row):
+            length = (start + side - pos) if n == len(row) - 1 else area / thick
+            rects.append((x, pos, thick, length) if vertical else (pos, y, length, thick))
+            pos += length
+        if vertical:
+            x, w = x + thick, max(w - thick, 0.0)
+        else:
+            y, h = y + thick, max(h - thick, 0.0)
     return rects
 
 
