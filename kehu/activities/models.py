@@ -143,6 +143,17 @@ class Comment(WorkspaceModel):
         return self.body[:60]
 
 
+# Notification verbs of higher apps (e.g. the SLA escalation's warning and breach) with their labels,
+# registered in their AppConfig.ready(): the menu shows a label, never a raw key, and this app needs no
+# knowledge of them (nor a migration of the column's choices per new verb).
+EXTRA_VERBS: dict[str, object] = {}
+
+
+def register_notification_verb(verb: str, label) -> None:
+    """A higher app's notification verb (at most 20 characters) and its (lazy) label."""
+    EXTRA_VERBS[verb] = label
+
+
 class Notification(models.Model):
     """Something a member should look at: a mention, an assignment, a due task."""
 
@@ -169,6 +180,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def verb_label(self) -> str:
+        """The verb as shown: this app's choices, a registered verb's label, else the key itself."""
+        if self.verb in self.Verb.values:
+            return self.get_verb_display()
+        return str(EXTRA_VERBS.get(self.verb, self.verb))
 
 
 class FollowUpPlan(WorkspaceModel):

@@ -12,6 +12,12 @@ class TicketsConfig(AppConfig):
 
         register_object_type("tickets.ticket", _("Tickets"), domain="service")
 
+        from kehu.activities.models import register_notification_verb
+
+        # The escalation job's notifications (kehu/tickets/escalation.py).
+        register_notification_verb("sla_warning", _("SLA warning"))
+        register_notification_verb("sla_breach", _("SLA breached"))
+
         from .listing import register_lists, register_search
         from .panels import register as register_panels
 

@@ -1,5 +1,6 @@
 """Pages through the Django test client: timeline panel (htmx), My tasks, plans, the bell; query counts."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,22 @@ def test_comment_with_mention_and_bell(tenant, account, django_capture_on_commit
     assert "bell-count" not in cleared and "You are all caught up." in cleared
     # The page shell loads the bell lazily (no query on every page for it).
     assert 'hx-get="/notifications/bell/"' in admin.get("/").content.decode()
+
+
+def test_bell_labels_verbs_registered_by_higher_apps(tenant, monkeypatch):
+    """A verb of a higher app shows by its registered label; an unknown one by its key (never a crash)."""
+    from kehu.activities import models
+
+    monkeypatch.setattr(models, "EXTRA_VERBS", {})
+    models.register_notification_verb("tst_event", "Test event happened")
+    with tenant.scope():
+        for verb in ("tst_event", "tst_unknown", "mention"):
+            Notification.objects.create(
+                workspace=tenant.workspace, user=tenant.users["sales"], verb=verb, text=f"text {verb}"
+            )
+    bell = tenant.web_client("sales").get("/notifications/bell/", **HTMX).content.decode()
+    labels = re.findall(r'<span class="badge badge-muted">([^<]*)</span>', bell)
+    assert sorted(labels) == ["Test event happened", "mentioned you", "tst_unknown"]
 
 
 def test_timeline_filter_load_more_and_query_count_is_flat(tenant, account):

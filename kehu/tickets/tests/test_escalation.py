@@ -204,3 +204,17 @@ def test_run_queries_grow_by_a_fixed_few_per_warned_ticket(tenant, desk, clock):
     per_ticket = two - one
     assert 1 <= per_ticket <= 4
     assert five == one + 4 * per_ticket
+
+
+def test_the_notification_menu_names_warnings_and_breaches(
+    tenant, desk, clock, django_capture_on_commit_callbacks
+):
+    """The bell shows the escalation's verbs by their labels, never the raw keys sla_warning/sla_breach."""
+    _open(tenant, clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _run(tenant, clock, 2026, 11, 23, 12, 12) == {"warned": 1, "breached": 0}
+        assert _run(tenant, clock, 2026, 11, 23, 13, 0) == {"warned": 0, "breached": 1}
+    bell = tenant.web_client("sales").get("/notifications/bell/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="bell-count">2<' in bell
+    assert "SLA warning" in bell and "SLA breached" in bell
+    assert "sla_warning" not in bell and "sla_breach" not in bell
