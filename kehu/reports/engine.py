@@ -8,14 +8,19 @@ workspace's time zone; foreign keys bring their display name in the same query (
 fields are read from the JSON column and cast. Portable between SQLite and PostgreSQL.
 """
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import models
+from django.apps import apps
+from django.core.cache import cache
+from django.db import connection, models
 from django.db.models import Avg, Count, F, Max, Min, Sum
 from django.db.models.functions import Trunc
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -308,6 +313,80 @@ def _custom_user_labels(values: set) -> dict:
     return {str(m.user_id): str(m.user) for m in members}
 
 
+# --- the exact result cache of dashboard tiles ---------------------------------------------------------
+
+CHANGE_LOG = "reports_datachange"  # written by triggers only (migration 0003)
+TRACKED = frozenset({"customers_account", "commerce_order", "users_user"})
+CACHE_SECONDS = 24 * 3600  # an unchanged result may be reused this long; any write ends it earlier
+FOLD_AT = 2000  # log rows per table and workspace before they are folded into one
+
+
+def _tables_in(sql: str) -> set[str]:
+    """The database tables a compiled statement names (its subqueries included)."""
+    known = {m._meta.db_table for m in apps.get_models()}
+    return {name for name in re.findall(r'"(\w+)"', sql) if name in known}
+
+
+def data_version(workspace_id: int, tables: set[str]) -> str | None:
+    """A key that changes with every committed write to ``tables`` in the workspace, or None when one
+    of them is not tracked (the result is then computed every time).
+
+    Per table: the count and the highest id of its change-log rows for the workspace (and the global
+    ones). Between folds the visible rows only grow, so any commit changes (count, max id) — even one
+    whose id is below a row committed earlier; a fold writes a new row above all earlier ids, so its
+    key was never seen before either.
+    """
+    if not tables or not tables <= TRACKED:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT table_name, COUNT(*), MAX(id) FROM {CHANGE_LOG} "  # noqa: S608 - a constant name
+            "WHERE table_name IN (" + ", ".join(["%s"] * len(tables)) + ") "
+            "AND (workspace_id = %s OR workspace_id IS NULL) GROUP BY table_name",
+            [*sorted(tables), workspace_id],
+        )
+        rows = sorted(cursor.fetchall())
+    if any(count > FOLD_AT for _t, count, _m in rows):
+        fold_changes(workspace_id)
+    return repr(rows)
+
+
+def fold_changes(workspace_id: int) -> None:
+    """Replace a workspace's change-log rows by one new row per table (the log stays short)."""
+    with connection.cursor() as cursor:
+        for table in sorted(TRACKED):
+            cursor.execute(
+                f"INSERT INTO {CHANGE_LOG} (workspace_id, table_name) VALUES (%s, %s)",  # noqa: S608
+                [workspace_id, table],
+            )
+            cursor.execute(
+                f"DELETE FROM {CHANGE_LOG} WHERE table_name = %s AND workspace_id = %s "  # noqa: S608
+                f"AND id < (SELECT MAX(id) FROM {CHANGE_LOG} WHERE table_name = %s AND workspace_id = %s)",
+                [table, workspace_id, table, workspace_id],
+            )
+
+
+def _cached_rows(workspace_id: int, queryset, compute, extra=()):
+    """``compute()``'s value, reused while no table the query reads has changed (``data_version``).
+
+    The key is the query's SQL and parameters — which already hold the viewer's record scope,
+    filters and range, so members who would see different rows never share an entry — plus the
+    data version. Returns (value, computed_at); computed_at is None when nothing could be cached.
+    """
+    sql, params = queryset.query.sql_with_params()
+    version = data_version(workspace_id, _tables_in(sql))
+    if version is None:
+        return compute(), None
+    digest = hashlib.sha256(repr((sql, params, extra, version)).encode()).hexdigest()
+    key = f"reports:rows:{workspace_id}:{digest}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    value = (compute(), timezone.now())
+    cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
 def run(
     actor: Actor,
     object_type: str,
@@ -315,8 +394,12 @@ def run(
     *,
     start: date | None = None,
     end: date | None = None,
+    cached: bool = False,
 ) -> Result:
-    """The report's rows (``definition`` already cleaned); ``start``/``end`` limit its date field."""
+    """The report's rows (``definition`` already cleaned); ``start``/``end`` limit its date field.
+
+    ``cached`` (dashboard tiles): reuse the rows of the same query while the tables it reads are
+    unchanged (``_cached_rows``) — exact, not a time-to-live."""
     config = config_for(object_type)
     fields = report_fields(actor, object_type)
     tz = workspace_tz(actor.workspace)
@@ -347,9 +430,23 @@ def run(
             order = [f"g{i}" for i in range(len(dims))]
         else:
             order = ["-a0" if sort == "value_desc" else "a0", *[f"g{i}" for i in range(len(dims))]]
-        raw = list(rows_qs.order_by(*order)[: limit + 1])
+        statement = rows_qs.order_by(*order)[: limit + 1]
+
+        def compute():
+            return list(statement)
     else:
-        raw = [queryset.aggregate(**measures)]
+        # The key: the SQL of the records counted (scope, filters, range) and the measures; the
+        # list's display annotations (joins, subqueries) are not part of it, nor of the aggregate.
+        statement = queryset.values("pk")
+
+        def compute():
+            return [queryset.aggregate(**measures)]
+
+    computed_at = None
+    if cached:
+        raw, computed_at = _cached_rows(actor.workspace.pk, statement, compute, repr(aggregates))
+    else:
+        raw = compute()
     truncated = len(raw) > limit
     raw = raw[:limit]
 
@@ -383,4 +480,5 @@ def run(
         rows=rows,
         dated=[bool(b) for _f, b in dims],
         truncated=truncated,
+        computed_at=computed_at,
     )

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.audit.services import create_record, delete_record, update_record
@@ -157,54 +156,16 @@ def delete_report(actor: Actor, report: Report) -> None:
         delete_record(actor, report, object_type=REPORT_TYPE)
 
 
-TILE_CACHE_SECONDS = 300
-
-
-def _cache_key(actor: Actor, report: Report, start, end) -> str:
-    """Per viewer (user, role, teams: what decides the records and fields they see), per version of
-    the report and per date range — a cached tile never shows one member's numbers to another."""
-    import hashlib
-    import json
-
-    parts = [
-        actor.workspace.pk,
-        actor.user.pk,
-        actor.membership.role_id,
-        getattr(actor.role, "updated_at", ""),
-        sorted(actor.team_ids),
-        report.pk,
-        report.updated_at.isoformat(),
-        report.object_type,
-        report.definition,
-        str(start),
-        str(end),
-    ]
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-    return f"reports:tile:{digest}"
-
-
 def run_report(actor: Actor, report: Report, *, start=None, end=None, cached: bool = False) -> engine.Result:
     """The report's rows as the actor sees them; a definition that no longer fits (a custom field
     archived, a field hidden from this viewer) raises ``ValidationFailed``.
 
-    ``cached`` (dashboard tiles): a result computed for the same viewer, report version and range
-    in the last ``TILE_CACHE_SECONDS`` is reused — dashboards are opened again and again, and a
-    grouped count over a million rows is worth keeping for five minutes. Report pages, exports, the
-    API and emails always compute afresh.
+    ``cached`` (dashboard tiles): the rows of the same query are reused while no table it reads has
+    changed (``engine.run``: exact, invalidated by every write). Report pages, exports, the API and
+    emails always compute afresh.
     """
-    from django.core.cache import cache
-
-    key = _cache_key(actor, report, start, end) if cached else ""
-    if cached:
-        found = cache.get(key)
-        if found is not None:
-            return found
     definition = engine.clean_definition(actor, report.object_type, report.definition)
-    result = engine.run(actor, report.object_type, definition, start=start, end=end)
-    if cached:
-        result.computed_at = timezone.now()
-        cache.set(key, result, TILE_CACHE_SECONDS)
-    return result
+    return engine.run(actor, report.object_type, definition, start=start, end=end, cached=cached)
 
 
 # --- dashboards ------------------------------------------------------------------------------------
