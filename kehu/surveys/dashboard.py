@@ -2,9 +2,11 @@
 
 Every panel is one or two GROUP BY queries; medians and 90th percentiles of response and resolution
 times come from ``percentiles`` (PERCENTILE_CONT on PostgreSQL, the same interpolation in Python on
-SQLite). Times are elapsed (wall-clock) hours from the ticket's creation; "against SLA" is the share of
-tickets whose first response / resolution came by its due time (the due columns already include the
-business-hours calendar and pauses), and the breach rate the share of SLA tickets breached.
+SQLite). Times are **business hours**: the tickets' ``first_response_business_minutes`` /
+``resolution_business_minutes``, stamped when they were answered / resolved on their SLA policy's
+calendar with paused time left out (so tickets without an SLA policy have none). "Against SLA" is the
+share of tickets whose first response / resolution came by its due time, and the breach rate the share
+of SLA tickets breached.
 """
 
 from collections.abc import Sequence
@@ -20,7 +22,6 @@ from django.db.models import (
     Count,
     F,
     FloatField,
-    Func,
     IntegerField,
     Q,
     QuerySet,
@@ -58,15 +59,6 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-def _seconds_between(start: str, end: str) -> Func:
-    return Func(
-        F(end) - F(start),
-        function="EXTRACT",
-        template="EXTRACT(EPOCH FROM %(expressions)s)",
-        output_field=FloatField(),
-    )
-
-
 def interpolate(values: Sequence[float], fraction: float) -> float | None:
     """PERCENTILE_CONT's definition: linear interpolation between the closest ranks of sorted values."""
     if not values:
@@ -78,19 +70,18 @@ def interpolate(values: Sequence[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def percentiles(qs: QuerySet, start: str, end: str, fractions: Sequence[float]) -> list[float | None]:
-    """Percentiles (seconds) of ``end − start`` over the rows of ``qs`` where both are set."""
-    qs = qs.filter(**{f"{start}__isnull": False, f"{end}__isnull": False}).order_by()
+def percentiles(qs: QuerySet, column: str, fractions: Sequence[float]) -> list[float | None]:
+    """Percentiles of ``column`` over the rows of ``qs`` where it is set."""
+    qs = qs.filter(**{f"{column}__isnull": False}).order_by()
     if connection.vendor == "postgresql":
-        seconds = _seconds_between(start, end)
-        row = qs.aggregate(**{f"p{i}": PercentileCont(seconds, f) for i, f in enumerate(fractions)})
+        row = qs.aggregate(**{f"p{i}": PercentileCont(F(column), f) for i, f in enumerate(fractions)})
         return [row[f"p{i}"] for i in range(len(fractions))]
-    values = [(b - a).total_seconds() for a, b in qs.values_list(start, end).iterator(chunk_size=5000)]
+    values = list(qs.values_list(column, flat=True).iterator(chunk_size=5000))
     return [interpolate(values, f) for f in fractions]
 
 
-def hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 3600, 1)
+def hours(minutes: float | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 1)
 
 
 # --- the range -----------------------------------------------------------------------------------
@@ -155,13 +146,16 @@ def open_tickets(s: Scope) -> dict:
 
 
 def times(s: Scope) -> dict:
-    """First-response and resolution times of tickets created in the range (median, p90, hours),
-    the share within SLA and the breach rate."""
+    """First-response and resolution times of tickets created in the range in business hours (median,
+    p90; over the tickets with an SLA that were answered / resolved), the share within SLA and the
+    breach rate."""
     qs = s.created_in_range()
-    fr50, fr90 = percentiles(qs, "created_at", "first_responded_at", (0.5, 0.9))
-    rs50, rs90 = percentiles(qs, "created_at", "resolved_at", (0.5, 0.9))
+    fr50, fr90 = percentiles(qs, "first_response_business_minutes", (0.5, 0.9))
+    rs50, rs90 = percentiles(qs, "resolution_business_minutes", (0.5, 0.9))
     row = qs.order_by().aggregate(
         created=Count("id"),
+        fr_measured=Count("first_response_business_minutes"),
+        rs_measured=Count("resolution_business_minutes"),
         with_sla=Count("id", filter=Q(sla_policy__isnull=False)),
         breached=Count("id", filter=Q(sla_policy__isnull=False, sla_breached_at__isnull=False)),
         fr_due=Count("id", filter=Q(first_response_due_at__isnull=False, first_responded_at__isnull=False)),
@@ -176,10 +170,12 @@ def times(s: Scope) -> dict:
     )
     return {
         "created": row["created"],
-        "first_response_median_hours": hours(fr50),
-        "first_response_p90_hours": hours(fr90),
-        "resolution_median_hours": hours(rs50),
-        "resolution_p90_hours": hours(rs90),
+        "first_response_median_business_hours": hours(fr50),
+        "first_response_p90_business_hours": hours(fr90),
+        "first_responses_measured": row["fr_measured"],
+        "resolution_median_business_hours": hours(rs50),
+        "resolution_p90_business_hours": hours(rs90),
+        "resolutions_measured": row["rs_measured"],
         "first_response_within_sla": percent(row["fr_met"], row["fr_due"]),
         "resolution_within_sla": percent(row["rs_met"], row["rs_due"]),
         "with_sla": row["with_sla"],

@@ -129,7 +129,7 @@ def _bot(data: dict) -> dict:
 
 PANELS = {
     "open": (_("Open tickets"), _open),
-    "times": (_("Response and resolution times"), _times),
+    "times": (_("Response and resolution times (business hours)"), _times),
     "backlog": (_("Backlog age"), _backlog),
     "workload": (_("Agent workload"), _workload),
     "satisfaction": (_("CSAT and NPS"), _satisfaction),

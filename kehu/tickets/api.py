@@ -54,6 +54,12 @@ class TicketOut(Schema):
     first_responded_at: datetime | None
     resolution_due_at: datetime | None
     resolved_at: datetime | None
+    first_response_business_minutes: int | None = Field(
+        ..., description="Opening → first public reply in business minutes (SLA calendar, pauses left out)"
+    )
+    resolution_business_minutes: int | None = Field(
+        ..., description="Opening → resolution in business minutes (SLA calendar, pauses left out)"
+    )
     closed_at: datetime | None
     sla_paused_at: datetime | None
     sla_paused_minutes: int

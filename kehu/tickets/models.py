@@ -166,6 +166,15 @@ class Ticket(OwnedRecord):
     sla_breached_at = models.DateTimeField(_("SLA breached"), null=True, blank=True, editable=False)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True, editable=False)
     status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now, editable=False)
+    # Business minutes from opening to the first public reply / to resolution on the SLA policy's
+    # calendar, paused time left out; stamped with first_responded_at / resolved_at (the service
+    # dashboard's percentiles read them). Null without an SLA policy or before that moment.
+    first_response_business_minutes = models.PositiveIntegerField(
+        _("first response (business minutes)"), null=True, blank=True, editable=False
+    )
+    resolution_business_minutes = models.PositiveIntegerField(
+        _("resolution (business minutes)"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("ticket")

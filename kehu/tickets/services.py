@@ -647,21 +647,24 @@ def _set_status(ticket: Ticket, new: str, now: datetime) -> dict:
         sla.pause(probe, now)
     elif old in PAUSED_STATUSES:
         sla.resume(probe, now)
-    if new == S.RESOLVED:
+    if new == S.RESOLVED or (new == S.CLOSED and probe.resolved_at is None):
+        # A pause has just ended above, so the paused minutes are complete.
         probe.resolved_at = now
-    elif new == S.CLOSED:
+        probe.resolution_business_minutes = sla.business_minutes_to(probe, now)
+    if new == S.CLOSED:
         probe.closed_at = now
-        probe.resolved_at = probe.resolved_at or now
         probe.sla_paused_at = None
     elif new == S.REOPENED and old in FINISHED_STATUSES:
         # The time it was resolved is not the team's: the due dates move by it, like a pause.
         since, probe.resolved_at, probe.closed_at = probe.resolved_at, None, None
+        probe.resolution_business_minutes = None
         if since:
             sla.shift(probe, since, now)
     for name in (
         "first_response_due_at",
         "resolution_due_at",
         "resolved_at",
+        "resolution_business_minutes",
         "closed_at",
         "sla_paused_at",
         "sla_paused_minutes",
@@ -782,7 +785,20 @@ def reply(
         sender_name=getattr(user, "name", "") or "",
     )
     if public and ticket.first_responded_at is None:
-        update_record(actor, ticket, {"first_responded_at": entry.created_at})
+        # Saved here, not by update_record: these columns are not edited (so not audited), and
+        # update_record saves only an audited change; the stamp was lost when the same step did not
+        # change the status too (a first reply to a pending, on-hold or open ticket).
+        ticket.first_responded_at = entry.created_at
+        ticket.first_response_business_minutes = sla.business_minutes_to(ticket, entry.created_at)
+        ticket.updated_by = user
+        ticket.save(
+            update_fields=[
+                "first_responded_at",
+                "first_response_business_minutes",
+                "updated_at",
+                "updated_by",
+            ]
+        )
     if status:
         _apply_status(actor, ticket, status)
     elif public and ticket.status in (S.NEW, S.REOPENED):

@@ -40,6 +40,31 @@ def apply_policy(ticket, *, grade: str, start: datetime | None = None) -> None:
     ticket.resolution_due_at = due["resolution_due_at"]
 
 
+def worked_minutes(
+    spec: clock.CalendarSpec,
+    start: datetime,
+    at: datetime,
+    paused_minutes: int = 0,
+    paused_at: datetime | None = None,
+) -> int:
+    """Business minutes from ``start`` to ``at`` less the time paused: ``paused_minutes`` (the pauses
+    that ended before) plus a pause still running since ``paused_at``. Interval arithmetic only."""
+    paused = paused_minutes
+    if paused_at is not None and paused_at < at:
+        paused += clock.business_minutes_between(spec, paused_at, at)
+    return max(0, clock.business_minutes_between(spec, start, at) - paused)
+
+
+def business_minutes_to(ticket, at: datetime) -> int | None:
+    """The business minutes the ticket was with the team from its opening to ``at``, on its SLA
+    policy's calendar: pending / on-hold time and the time it spent resolved before a reopening
+    (``sla_paused_minutes`` and a running pause) left out. None without an SLA policy."""
+    if not ticket.sla_policy_id:
+        return None
+    spec = calendar_of(ticket.sla_policy)
+    return worked_minutes(spec, ticket.created_at, at, ticket.sla_paused_minutes, ticket.sla_paused_at)
+
+
 def pause(ticket, now: datetime) -> None:
     """Stop the clock (status pending / on hold); no-op when it is stopped already or there is no SLA."""
     if ticket.sla_policy_id and ticket.sla_paused_at is None:

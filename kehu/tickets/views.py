@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -197,6 +198,14 @@ def _detail_context(request, ticket: Ticket, reply_form=None) -> dict:
         "entry_extras": entry_templates(),
         "tags": services.ticket_tags(ticket),
         "sla": {"state": state, "label": SLA_LABELS.get(state, ""), "tone": SLA_TONES.get(state, "")},
+        "business_hours": {
+            name: _("%(h)s business hours") % {"h": number_format(minutes / 60, 1)}
+            for name, minutes in (
+                ("first_response", ticket.first_response_business_minutes),
+                ("resolution", ticket.resolution_business_minutes),
+            )
+            if minutes is not None
+        },
         "history": _history(actor, ticket),
         "suggestions": _suggestions(request, ticket),
         "reply_form": reply_form or ReplyForm(ticket=ticket),

@@ -13,6 +13,7 @@ from kehu.tickets.models import Ticket
 from .conftest import open_ticket
 
 pytestmark = pytest.mark.django_db
+MINUTE = timedelta(minutes=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
@@ -76,6 +77,9 @@ def service_desk(tenant, customer):
                 resolution_due_at=created + 10 * H,
                 first_responded_at=created + fr if fr else None,
                 resolved_at=created + res if res else None,
+                # The 24/7 calendar: business minutes are the elapsed minutes (stamped by the services).
+                first_response_business_minutes=fr // MINUTE if fr else None,
+                resolution_business_minutes=res // MINUTE if res else None,
                 status=status,
                 priority=priority,
                 owner_id=owner,
@@ -133,10 +137,11 @@ def test_dashboard_numbers_by_hand(tenant, other_tenant, service_desk):
     times = figures["times"]
     # In range: t1, t2, t3, t5 (t4 is 40 days old). First responses 1 h, 2 h, 6 h; resolutions 5 h, 20 h.
     assert times["created"] == 4
-    assert times["first_response_median_hours"] == 2.0
-    assert times["first_response_p90_hours"] == 5.2
-    assert times["resolution_median_hours"] == 12.5
-    assert times["resolution_p90_hours"] == 18.5  # 5 + 0.9 × 15
+    assert times["first_response_median_business_hours"] == 2.0
+    assert times["first_response_p90_business_hours"] == 5.2
+    assert times["resolution_median_business_hours"] == 12.5
+    assert times["resolution_p90_business_hours"] == 18.5  # 5 + 0.9 × 15
+    assert (times["first_responses_measured"], times["resolutions_measured"]) == (3, 2)
     assert str(times["first_response_within_sla"]) == "66.7"  # t1, t2 of t1–t3 by the 4 h due time
     assert str(times["resolution_within_sla"]) == "50.0"  # t1 of t1, t2
     assert (times["with_sla"], times["breached"], str(times["breach_rate"])) == (4, 2, "50.0")
@@ -212,6 +217,7 @@ def test_dashboard_pages(tenant, service_desk):
         assert f'id="panel-{name}"'.encode() in panel.content
     times = client.get("/service/panels/times/").content.decode()
     assert 'id="fr-median">2.0 h<' in times and 'id="rs-p90">18.5 h<' in times
+    assert "(business hours)" in times and 'id="fr-count">3<' in times
     assert "<svg" in client.get("/service/panels/open/").content.decode()
     assert client.get("/service/panels/nope/").status_code == 404
     assert tenant.web_client("marketing").get("/service/panels/open/").status_code in (403, 404)
@@ -224,3 +230,63 @@ def test_dashboard_query_count(tenant, service_desk, django_assert_max_num_queri
             dashboard.everything(s)
     with scopes_disabled():
         assert Ticket.objects.count() == 5
+
+
+def test_times_are_business_hours_on_the_sla_calendar(tenant, customer, monkeypatch):
+    """Through the services, on a Mon–Fri 09:00–18:00 calendar: a ticket opened Friday 17:00 and
+    answered Monday 10:00 took 2 business hours (65 elapsed); one answered after 30 minutes on a
+    Monday, then pending for a day and resolved, counts without the pause."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from kehu.sla.models import BusinessCalendar, SlaPolicy
+    from kehu.tickets import services
+
+    _account, contact = customer
+    now = {"value": timezone.now()}
+    monkeypatch.setattr(timezone, "now", lambda: now["value"])
+
+    def at(*args):
+        now["value"] = datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+    agent = tenant.actors["service"]
+    with tenant.scope():
+        calendar = BusinessCalendar.objects.create(
+            workspace=tenant.workspace,
+            name="Office",
+            time_zone="Asia/Shanghai",
+            is_default=True,
+            weekly_hours={
+                d: ([["09:00", "18:00"]] if i < 5 else [])
+                for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+            },
+        )
+        SlaPolicy.objects.create(
+            workspace=tenant.workspace,
+            name="All",
+            position=1,
+            conditions={},
+            first_response_minutes=240,
+            resolution_minutes=1200,
+            calendar=calendar,
+        )
+        at(2026, 11, 27, 17, 0)  # Friday
+        weekend = open_ticket(tenant, contact, subject="weekend")
+        at(2026, 11, 30, 10, 0)  # Monday: 1 h Friday + 1 h Monday
+        services.reply(agent, weekend, body="周一回复")
+        at(2026, 11, 30, 9, 0)
+        paused = open_ticket(tenant, contact, subject="paused")
+        at(2026, 11, 30, 9, 30)
+        services.reply(agent, paused, body="请确认", status="pending")
+        at(2026, 12, 1, 9, 30)  # Tuesday 09:30: 9 business hours paused
+        services.add_customer_message(services.system_actor(tenant.workspace), paused, body="确认")
+        at(2026, 12, 1, 11, 30)
+        services.change_status(agent, paused, "resolved")  # 0.5 h + 2 h worked
+        at(2026, 12, 2, 12, 0)
+        s = dashboard.Scope(agent, dashboard.default_period(tenant.workspace))
+        times = dashboard.times(s)
+    assert times["first_responses_measured"] == 2
+    assert times["first_response_median_business_hours"] == 1.2  # (0.5 + 2) / 2 = 1.25 → 1.2
+    assert times["first_response_p90_business_hours"] == 1.9  # 0.5 + 0.9 × 1.5 = 1.85 → 1.9
+    assert times["resolution_median_business_hours"] == 2.5
+    assert times["resolutions_measured"] == 1
