@@ -1,4 +1,4 @@
-"""Demo reports: the customer-value dashboard, two saved reports and a weekly-mailed dashboard."""
+"""Demo reports: the customer-value dashboard, three saved reports and a weekly-mailed dashboard."""
 
 from django_scopes import scope
 
@@ -45,6 +45,15 @@ def seed(workspace_slug: str) -> int:
             sharing=Sharing.WORKSPACE,
             definition={"group_by": [{"field": "industry"}, {"field": "grade"}], "date_field": ""},
         )
+        grades_and_stages = services.create_report(
+            manager,
+            name="客户等级与生命周期",
+            object_type="customers.account",
+            chart=Chart.TREEMAP,
+            sharing=Sharing.WORKSPACE,
+            description="每个等级的方块里按生命周期阶段细分，面积为客户数",
+            definition={"group_by": [{"field": "grade"}, {"field": "lifecycle_stage"}], "date_field": ""},
+        )
         board = services.create_dashboard(
             manager,
             name="销售周报",
@@ -55,4 +64,5 @@ def seed(workspace_slug: str) -> int:
         services.add_tile(manager, board, report_id=revenue.pk, width=2)
         services.add_tile(manager, board, report_id=industries.pk)
         services.add_tile(manager, board, kind="churn_risks")
-    return 2
+        services.add_tile(manager, board, report_id=grades_and_stages.pk, width=2)
+    return 3
