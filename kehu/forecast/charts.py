@@ -404,12 +404,14 @@ def treemap(items: list[tuple], *, height: int = TREEMAP_H) -> Treemap:
             full = f"{name} · {label}" if nested else label
             room_w, room_h = w - 2 * TREEMAP_PAD, h - 2 * TREEMAP_PAD
             shown_label = fit_text(label, room_w, TREEMAP_LABEL) if room_h >= TREEMAP_LABEL else ""
-            value_line = f"{text} · {share}"
-            shown_value = (
-                fit_text(value_line, room_w, TREEMAP_LABEL - 1)
-                if shown_label and room_h >= 2 * TREEMAP_LABEL + 2
-                else ""
-            )
+            shown_value = ""
+            if shown_label and room_h >= 2 * TREEMAP_LABEL + 2:
+                # A number is never cut short (a shortened "1,2…" would misread): the value with its
+                # share, else the value alone, else nothing.
+                for line in (f"{text} · {share}", text):
+                    if _text_width(line, TREEMAP_LABEL - 1) <= room_w:
+                        shown_value = line
+                        break
             cells.append(
                 Cell(
                     label=label,

@@ -86,6 +86,17 @@ def test_treemap_geometry_labels_and_colours():
     assert [entry[0] for entry in chart.legend] == ["Ordinary", "Important", "Strategic"]
 
 
+def test_treemap_values_are_never_shortened():
+    """A narrow cell shows its value without the share, or no value — never a cut-off number."""
+
+    def narrow(value):
+        return treemap([(("Wide",), 1_000, "1,000"), (("N",), value, "123,456,789")]).cells[1]
+
+    assert narrow(300).shown_value == "123,456,789"  # 74 wide: room for the value, not its share
+    assert narrow(200).shown_label == "N" and narrow(200).shown_value == ""  # 53 wide: no room
+    assert treemap([(("Wide",), 1, "1")]).cells[0].shown_value == "1 · 100%"
+
+
 def test_treemap_tiny_cells_keep_their_title_but_no_label():
     chart = treemap([(("Big",), 10_000, "10,000"), (("A rather long segment name",), 1, "1")])
     tiny = chart.cells[1]
