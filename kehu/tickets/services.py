@@ -829,7 +829,13 @@ def _refresh_sla(ticket: Ticket) -> None:
     sla.apply_policy(ticket, grade=_grade_of(ticket), start=ticket.created_at)
     if ticket.sla_policy_id and ticket.sla_paused_minutes:
         calendar = sla.calendar_of(ticket.sla_policy)
-        for name in ("first_response_due_at", "resolution_due_at"):
+        # An answered first response keeps its due date as it was (already moved by its pauses).
+        recomputed = (
+            ("resolution_due_at",)
+            if ticket.first_responded_at
+            else ("first_response_due_at", "resolution_due_at")
+        )
+        for name in recomputed:
             if getattr(ticket, name):
                 setattr(
                     ticket, name, sla.add_minutes(calendar, getattr(ticket, name), ticket.sla_paused_minutes)

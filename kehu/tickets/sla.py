@@ -36,7 +36,10 @@ def apply_policy(ticket, *, grade: str, start: datetime | None = None) -> None:
         ticket.first_response_due_at = ticket.resolution_due_at = None
         return
     due = targets(policy, start or ticket.created_at)
-    ticket.first_response_due_at = due["first_response_due_at"] if ticket.first_responded_at is None else None
+    # Once answered, the first-response target is history (met or missed): a re-chosen policy keeps it,
+    # so the page and the dashboard's "first response within SLA" still count it.
+    if ticket.first_responded_at is None:
+        ticket.first_response_due_at = due["first_response_due_at"]
     ticket.resolution_due_at = due["resolution_due_at"]
 
 

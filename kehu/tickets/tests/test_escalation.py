@@ -218,3 +218,32 @@ def test_the_notification_menu_names_warnings_and_breaches(
     assert 'id="bell-count">2<' in bell
     assert "SLA warning" in bell and "SLA breached" in bell
     assert "sla_warning" not in bell and "sla_breach" not in bell
+
+
+def test_a_raised_priority_keeps_the_answered_first_response_target(tenant, desk, clock):
+    """Re-choosing the policy after the first response (here: the breach raises the priority) keeps its
+    due date: it was cleared, so the ticket page lost it and the dashboard's "first response within SLA"
+    left the ticket out. A pause moved it once; the re-choice must not move it again."""
+    from django.db.models import F
+
+    ticket = _open(tenant, clock)  # Mon 09:00: first response due 13:00, resolution Tue 10:00
+    clock.set(2026, 11, 23, 10, 0)
+    with tenant.scope():
+        services.reply(tenant.actors["owner"], ticket, body="Which printer?", status="pending")
+    clock.set(2026, 11, 23, 12, 0)  # 120 business minutes paused
+    with tenant.scope():
+        services.add_customer_message(services.system_actor(tenant.workspace), ticket, body="The big one")
+        ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.first_response_due_at, ticket.resolution_due_at) == (
+        sh(2026, 11, 23, 13),
+        sh(2026, 11, 24, 12),
+    )
+    assert _run(tenant, clock, 2026, 11, 24, 12, 0) == {"warned": 0, "breached": 1}
+    with tenant.scope():
+        ticket.refresh_from_db()
+        # The service dashboard's "answered within the first-response target" condition.
+        in_time = Ticket.objects.filter(first_responded_at__lte=F("first_response_due_at"))
+        assert list(in_time.values_list("pk", flat=True)) == [ticket.pk]
+    assert ticket.priority == "high"  # raised: the policy was chosen again
+    assert ticket.first_response_due_at == sh(2026, 11, 23, 13)  # answered 10:00, in time
+    assert ticket.resolution_due_at == sh(2026, 11, 24, 12)  # Tue 10:00 + the 120 paused, once
