@@ -270,6 +270,9 @@ def generate(args) -> None:
                 and ((responded is None and first_due < now) or resolution_due < now)
             ):
                 breached = first_due if responded is None and first_due < now else resolution_due
+            # The business minutes the services stamp (no pauses before these: sla_paused_minutes is 0).
+            first_minutes = clock.business_minutes_between(spec, created, responded) if responded else None
+            resolution_minutes = clock.business_minutes_between(spec, created, resolved) if resolved else None
             changed = closed or resolved or paused or responded or created
             tickets.add(
                 {
@@ -302,6 +305,8 @@ def generate(args) -> None:
                     "first_responded_at": responded,
                     "resolution_due_at": resolution_due,
                     "resolved_at": resolved,
+                    "first_response_business_minutes": first_minutes,
+                    "resolution_business_minutes": resolution_minutes,
                     "closed_at": closed,
                     "sla_paused_at": paused,
                     "sla_paused_minutes": 0,

@@ -23,9 +23,7 @@ def backfill(apps, schema_editor):
     Ticket = apps.get_model("tickets", "Ticket")
     SlaPolicy = apps.get_model("sla", "SlaPolicy")
     BusinessCalendar = apps.get_model("sla", "BusinessCalendar")
-    policies = {
-        p.pk: (p.calendar_id, p.first_response_minutes) for p in SlaPolicy._base_manager.all()
-    }
+    policies = {p.pk: (p.calendar_id, p.first_response_minutes) for p in SlaPolicy._base_manager.all()}
     calendars = {c.pk: c for c in BusinessCalendar._base_manager.all()}
     rows = (
         Ticket._base_manager.filter(sla_policy__isnull=False)
@@ -33,7 +31,9 @@ def backfill(apps, schema_editor):
             Q(first_responded_at__isnull=False, first_response_business_minutes__isnull=True)
             | Q(resolved_at__isnull=False, resolution_business_minutes__isnull=True)
         )
-        .only(
+        .order_by("pk")
+        .values_list(
+            "pk",
             "created_at",
             "sla_policy_id",
             "first_response_due_at",
@@ -43,35 +43,33 @@ def backfill(apps, schema_editor):
             "first_response_business_minutes",
             "resolution_business_minutes",
         )
-        .order_by("pk")
+    )
+    # One UPDATE per row by executemany (bulk_update's CASE per batch is far slower on big tables).
+    update = (
+        f"UPDATE {Ticket._meta.db_table} SET first_response_business_minutes = %s, "
+        "resolution_business_minutes = %s WHERE id = %s"
     )
     last = 0
-    with scopes_disabled():
+    with scopes_disabled(), schema_editor.connection.cursor() as cursor:
         while batch := list(rows.filter(pk__gt=last)[:BATCH]):
-            last = batch[-1].pk
-            for ticket in batch:
-                calendar_id, first_target = policies.get(ticket.sla_policy_id, (None, None))
+            last = batch[-1][0]
+            params = []
+            for pk, created, policy_id, first_due, responded, resolved, paused, first, resolution in batch:
+                calendar_id, first_target = policies.get(policy_id, (None, None))
                 if calendar_id not in calendars:
                     continue
                 spec = calendar_spec(calendars[calendar_id])
-                paused = ticket.sla_paused_minutes or 0
-                if ticket.first_responded_at and ticket.first_response_business_minutes is None:
+                paused = paused or 0
+                if responded and first is None:
                     before = 0
-                    if paused and first_target and ticket.first_response_due_at:
-                        moved = clock.business_minutes_between(
-                            spec, ticket.created_at, ticket.first_response_due_at
-                        )
+                    if paused and first_target and first_due:
+                        moved = clock.business_minutes_between(spec, created, first_due)
                         before = min(paused, max(0, moved - first_target))
-                    ticket.first_response_business_minutes = worked_minutes(
-                        spec, ticket.created_at, ticket.first_responded_at, before
-                    )
-                if ticket.resolved_at and ticket.resolution_business_minutes is None:
-                    ticket.resolution_business_minutes = worked_minutes(
-                        spec, ticket.created_at, ticket.resolved_at, paused
-                    )
-            Ticket._base_manager.bulk_update(
-                batch, ["first_response_business_minutes", "resolution_business_minutes"]
-            )
+                    first = worked_minutes(spec, created, responded, before)
+                if resolved and resolution is None:
+                    resolution = worked_minutes(spec, created, resolved, paused)
+                params.append((first, resolution, pk))
+            cursor.executemany(update, params)
 
 
 class Migration(migrations.Migration):

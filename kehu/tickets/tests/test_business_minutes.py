@@ -4,9 +4,11 @@ tests), paused time left out; expectations computed by hand. And the migration's
 
 import importlib
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 from kehu.tickets import services
 from kehu.tickets.models import Ticket
@@ -212,7 +214,7 @@ def test_backfill_recomputes_the_stamps_of_earlier_tickets(tenant, policy, clock
     assert expected == {paused_first.pk: (120, 300), weekend.pk: (120, None), untouched.pk: (None, None)}
     with tenant.scope():
         Ticket.objects.update(first_response_business_minutes=None, resolution_business_minutes=None)
-    migration.backfill(apps, None)
+    migration.backfill(apps, SimpleNamespace(connection=connection))
     with tenant.scope():
         again = {
             t.pk: (t.first_response_business_minutes, t.resolution_business_minutes)
@@ -232,6 +234,6 @@ def test_backfill_works_in_batches(tenant, policy, clock, monkeypatch, batch):
             clock.set(2026, 11, day, 9, 45)
             services.reply(tenant.actors["service"], ticket, body="ok")
         Ticket.objects.update(first_response_business_minutes=None)
-    migration.backfill(apps, None)
+    migration.backfill(apps, SimpleNamespace(connection=connection))
     with tenant.scope():
         assert list(Ticket.objects.values_list("first_response_business_minutes", flat=True)) == [45] * 3
