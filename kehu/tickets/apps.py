@@ -14,7 +14,8 @@ class TicketsConfig(AppConfig):
 
         from kehu.activities.models import register_notification_verb
 
-        # The escalation job's notifications (kehu/tickets/escalation.py).
+        # The new assignee's notification and the escalation job's (kehu/tickets/escalation.py).
+        register_notification_verb("ticket_assigned", _("assigned a ticket to you"))
         register_notification_verb("sla_warning", _("SLA warning"))
         register_notification_verb("sla_breach", _("SLA breached"))
 

@@ -538,7 +538,7 @@ def _notify_assignee(actor: Actor, ticket: Ticket, before: int | None) -> None:
         notify(
             ticket.workspace,
             [ticket.owner_id],
-            "assigned",
+            "ticket_assigned",  # labelled in apps.py: a ticket, not a task, was assigned
             _("Ticket #%(n)s is yours: %(subject)s") % {"n": ticket.number, "subject": ticket.subject},
             Ticket.object_type,
             ticket.pk,

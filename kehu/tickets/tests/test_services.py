@@ -284,9 +284,13 @@ def test_assign_notifies_the_new_assignee(tenant, django_capture_on_commit_callb
             services.assign(tenant.actors["service"], ticket, user=999999)
         with django_capture_on_commit_callbacks(execute=True):
             services.assign(tenant.actors["service"], ticket, user=tenant.users["manager"], team=team)
-        notified = Notification.objects.filter(user=tenant.users["manager"], object_id=ticket.pk).count()
+        notified = list(
+            Notification.objects.filter(user=tenant.users["manager"], object_id=ticket.pk).values_list("verb")
+        )
     assert (ticket.owner_id, ticket.team_id) == (tenant.users["manager"].pk, team.pk)
-    assert notified == 1
+    assert notified == [("ticket_assigned",)]
+    bell = tenant.web_client("manager").get("/notifications/bell/", HTTP_HX_REQUEST="true").content.decode()
+    assert "assigned a ticket to you" in bell and "assigned a task to you" not in bell
 
 
 def test_update_ticket_changes_fields_and_tags_audited(tenant):
