@@ -12,6 +12,15 @@ from django.utils.translation import gettext as _
 from kehu.core.errors import FieldError, NotFound, ValidationFailed
 from kehu.workspaces.access import Actor, access_record, scope_filter
 
+# A record type's page when its URL name is not "<app>:<model>-detail" (e.g. "tickets:detail"), registered
+# by its app in AppConfig.ready(): notifications, My tasks and no-JavaScript redirects link to it.
+RECORD_PAGES: dict[str, str] = {}
+
+
+def register_record_page(object_type: str, url_name: str) -> None:
+    """The URL name (taking the record's pk) of the page of ``object_type``'s records."""
+    RECORD_PAGES[object_type] = url_name
+
 
 def record_model(object_type: str) -> type[Model] | None:
     """The model of a record object type, or None when there is none (or it is no OwnedRecord)."""

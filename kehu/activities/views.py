@@ -26,7 +26,7 @@ from .forms import ActivityForm, CommentForm, PlanForm, TaskForm
 from .listing import TASK_TABS
 from .models import Activity, FollowUpPlan, Notification, Task
 from .panels import tasks_context, timeline_context
-from .records import access_linked
+from .records import RECORD_PAGES, access_linked
 
 BELL_LIMIT = 10
 
@@ -35,7 +35,7 @@ def record_url(object_type: str, object_id) -> str | None:
     """The page of a record, for links and no-JavaScript redirects (None when it has no page)."""
     app, _dot, model = object_type.partition(".")
     try:
-        return reverse(f"{app}:{model}-detail", args=[object_id])
+        return reverse(RECORD_PAGES.get(object_type) or f"{app}:{model}-detail", args=[object_id])
     except NoReverseMatch:
         return None
 

@@ -12,6 +12,10 @@ class KnowledgeConfig(AppConfig):
 
         register_object_type("knowledge.article", _("Knowledge articles"), domain="service")
 
+        from kehu.activities.records import register_record_page
+
+        register_record_page("knowledge.article", "knowledge:detail")  # tasks and notifications link to it
+
         from .listing import register_lists
 
         register_lists()

@@ -12,6 +12,10 @@ class LeadsConfig(AppConfig):
 
         register_object_type("leads.lead", _("Leads"), domain="sales")
 
+        from kehu.activities.records import register_record_page
+
+        register_record_page("leads.lead", "leads:detail")  # notifications and tasks link to the lead
+
         from kehu.activities.panels import tasks_context, tasks_data, timeline_context, timeline_data
         from kehu.customers.panels import Panel, register_panel
 

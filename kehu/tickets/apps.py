@@ -13,6 +13,9 @@ class TicketsConfig(AppConfig):
         register_object_type("tickets.ticket", _("Tickets"), domain="service")
 
         from kehu.activities.models import register_notification_verb
+        from kehu.activities.records import register_record_page
+
+        register_record_page("tickets.ticket", "tickets:detail")
 
         # The new assignee's notification and the escalation job's (kehu/tickets/escalation.py).
         register_notification_verb("ticket_assigned", _("assigned a ticket to you"))

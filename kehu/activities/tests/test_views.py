@@ -104,6 +104,21 @@ def test_bell_labels_verbs_registered_by_higher_apps(tenant, monkeypatch):
     assert sorted(labels) == ["Test event happened", "mentioned you", "tst_unknown"]
 
 
+def test_record_pages_by_convention_or_registered(monkeypatch):
+    """Links to records: "<app>:<model>-detail", else the page the record's app registered (tickets,
+    leads and articles are "<app>:detail"; their notifications and tasks had no link)."""
+    from kehu.activities import records
+    from kehu.activities.views import record_url
+
+    assert record_url("customers.account", 5) == "/accounts/5/"
+    assert (record_url("tickets.ticket", 7), record_url("leads.lead", 3)) == ("/tickets/7/", "/leads/3/")
+    assert record_url("knowledge.article", 2) == "/knowledge/2/"
+    monkeypatch.setattr(records, "RECORD_PAGES", {})
+    monkeypatch.setattr("kehu.activities.views.RECORD_PAGES", records.RECORD_PAGES)
+    records.register_record_page("tst.thing", "customers:contact-detail")
+    assert (record_url("tst.thing", 4), record_url("tst.other", 4)) == ("/contacts/4/", None)
+
+
 def test_timeline_filter_load_more_and_query_count_is_flat(tenant, account):
     sales = tenant.actors["sales"]
     client = tenant.web_client("sales")

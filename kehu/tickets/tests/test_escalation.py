@@ -210,7 +210,7 @@ def test_the_notification_menu_names_warnings_and_breaches(
     tenant, desk, clock, django_capture_on_commit_callbacks
 ):
     """The bell shows the escalation's verbs by their labels, never the raw keys sla_warning/sla_breach."""
-    _open(tenant, clock)
+    ticket = _open(tenant, clock)
     with django_capture_on_commit_callbacks(execute=True):
         assert _run(tenant, clock, 2026, 11, 23, 12, 12) == {"warned": 1, "breached": 0}
         assert _run(tenant, clock, 2026, 11, 23, 13, 0) == {"warned": 0, "breached": 1}
@@ -218,6 +218,7 @@ def test_the_notification_menu_names_warnings_and_breaches(
     assert 'id="bell-count">2<' in bell
     assert "SLA warning" in bell and "SLA breached" in bell
     assert "sla_warning" not in bell and "sla_breach" not in bell
+    assert bell.count(f'href="/tickets/{ticket.pk}/"') == 2  # each links to the ticket
 
 
 def test_a_raised_priority_keeps_the_answered_first_response_target(tenant, desk, clock):
