@@ -9,6 +9,7 @@ from django_scopes import scopes_disabled
 from kehu.surveys import dashboard
 from kehu.surveys.models import Invitation, SurveyResponse
 from kehu.tickets.models import Ticket
+from kehu.tickets.tests import conftest as tickets_fixtures
 
 from .conftest import open_ticket
 
@@ -16,6 +17,8 @@ pytestmark = pytest.mark.django_db
 MINUTE = timedelta(minutes=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
+# The tickets tests' settable clock and Mon–Fri 09:00–18:00 calendar with its SLA policy.
+clock, calendar, policy = tickets_fixtures.clock, tickets_fixtures.calendar, tickets_fixtures.policy
 
 
 def test_interpolation_is_percentile_cont():
@@ -232,57 +235,28 @@ def test_dashboard_query_count(tenant, service_desk, django_assert_max_num_queri
         assert Ticket.objects.count() == 5
 
 
-def test_times_are_business_hours_on_the_sla_calendar(tenant, customer, monkeypatch):
-    """Through the services, on a Mon–Fri 09:00–18:00 calendar: a ticket opened Friday 17:00 and
-    answered Monday 10:00 took 2 business hours (65 elapsed); one answered after 30 minutes on a
-    Monday, then pending for a day and resolved, counts without the pause."""
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
-    from kehu.sla.models import BusinessCalendar, SlaPolicy
+def test_times_are_business_hours_on_the_sla_calendar(tenant, customer, policy, clock):
+    """Through the services, on the tickets tests' Mon–Fri 09:00–18:00 calendar: a ticket opened Friday
+    17:00 and answered Monday 10:00 took 2 business hours (65 elapsed); one answered after 30 minutes
+    on a Monday, then pending for a day and resolved, counts without the pause."""
     from kehu.tickets import services
 
     _account, contact = customer
-    now = {"value": timezone.now()}
-    monkeypatch.setattr(timezone, "now", lambda: now["value"])
-
-    def at(*args):
-        now["value"] = datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
-
     agent = tenant.actors["service"]
     with tenant.scope():
-        calendar = BusinessCalendar.objects.create(
-            workspace=tenant.workspace,
-            name="Office",
-            time_zone="Asia/Shanghai",
-            is_default=True,
-            weekly_hours={
-                d: ([["09:00", "18:00"]] if i < 5 else [])
-                for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-            },
-        )
-        SlaPolicy.objects.create(
-            workspace=tenant.workspace,
-            name="All",
-            position=1,
-            conditions={},
-            first_response_minutes=240,
-            resolution_minutes=1200,
-            calendar=calendar,
-        )
-        at(2026, 11, 27, 17, 0)  # Friday
+        clock.set(2026, 11, 27, 17, 0)  # Friday
         weekend = open_ticket(tenant, contact, subject="weekend")
-        at(2026, 11, 30, 10, 0)  # Monday: 1 h Friday + 1 h Monday
+        clock.set(2026, 11, 30, 10, 0)  # Monday: 1 h Friday + 1 h Monday
         services.reply(agent, weekend, body="周一回复")
-        at(2026, 11, 30, 9, 0)
+        clock.set(2026, 11, 30, 9, 0)
         paused = open_ticket(tenant, contact, subject="paused")
-        at(2026, 11, 30, 9, 30)
+        clock.set(2026, 11, 30, 9, 30)
         services.reply(agent, paused, body="请确认", status="pending")
-        at(2026, 12, 1, 9, 30)  # Tuesday 09:30: 9 business hours paused
+        clock.set(2026, 12, 1, 9, 30)  # Tuesday 09:30: 9 business hours paused
         services.add_customer_message(services.system_actor(tenant.workspace), paused, body="确认")
-        at(2026, 12, 1, 11, 30)
+        clock.set(2026, 12, 1, 11, 30)
         services.change_status(agent, paused, "resolved")  # 0.5 h + 2 h worked
-        at(2026, 12, 2, 12, 0)
+        clock.set(2026, 12, 2, 12, 0)
         s = dashboard.Scope(agent, dashboard.default_period(tenant.workspace))
         times = dashboard.times(s)
     assert times["first_responses_measured"] == 2
