@@ -154,7 +154,8 @@ def run(args) -> None:
     results = {}
     viewers = (("owner (all records)", owner), ("sales rep (own records)", rep))
     # "computed": every tile runs its query (``fresh=1``, what the first visit of a range costs);
-    # "cached": the tiles' five-minute result cache (what opening the dashboard again costs).
+    # "cached": the tiles' exact result cache — rows reused while no table they read changed (what
+    # opening the dashboard again costs when nothing was written in between).
     for mode, extra in (("computed", "&fresh=1"), ("cached", "")):
         query = f"start={args.start}&end={args.end}"
         for label, user in viewers:

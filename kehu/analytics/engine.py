@@ -25,13 +25,15 @@ whose derived stage changes by the passing of time (``next_change_on``).
 
 import calendar
 import math
+import re
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from .models import (
@@ -45,6 +47,11 @@ from .models import (
 )
 
 BATCH = 10_000
+# Worker connections for the batch steps on PostgreSQL (the benchmark machine has two cores): each
+# takes every PARALLEL-th batch. Their work tables are then UNLOGGED tables named after the run
+# (a session's temporary tables are invisible to the others).
+PARALLEL = 2
+WORK_TABLES = re.compile(r"\ban_(target|stats|new)\b")
 LOCK_KEY = 7007  # advisory lock class of analytics runs (the second key is the workspace id)
 RECENT_DAYS = 30
 # Columns of a score row that change on every run whether or not the figures did.
@@ -253,6 +260,7 @@ class _Run:
         self.last_any = last_any
         self.full = run.kind == "full"
         self.refresh = self.full and (refresh_cuts or last_full is None)
+        self.suffix = ""  # the work tables' name suffix when they are shared by worker connections
         self.d = Dialect()
         self.timer = Timer()
         window_start = months_before(as_of, config["value_months"])
@@ -274,38 +282,65 @@ class _Run:
             self.p["wm"] = self.d.ts(last_any.watermark)
 
     def sql(self, cursor, statement: str, extra: dict | None = None) -> None:
+        if self.suffix:
+            statement = WORK_TABLES.sub(lambda m: m.group(0) + self.suffix, statement)
         cursor.execute(statement, {**self.p, **(extra or {})})
+
+    def each_batch(self, step, items: list[tuple], *args) -> list:
+        """``step(cursor, *item, *args)`` for every item (a batch's ``(lo, hi)``, a quintile query),
+        results in item order: in PARALLEL worker connections when the run's work tables are shared
+        (``self.suffix``), else one after another on this connection."""
+        if not self.suffix or len(items) < 2:
+            return [step(self.cur, *item, *args) for item in items]
+
+        def work(share: list[tuple[int, tuple]]) -> list[tuple[int, object]]:
+            try:
+                with connections[connection.alias].cursor() as cur:  # this thread's own connection
+                    return [(i, step(cur, *item, *args)) for i, item in share]
+            finally:
+                connections[connection.alias].close()
+
+        numbered = list(enumerate(items))
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            shares = [pool.submit(work, numbered[i::PARALLEL]) for i in range(PARALLEL)]
+            done = sorted(pair for share in shares for pair in share.result())
+        return [out for _i, out in done]
 
     # -- orchestration --
 
     def go(self) -> None:
+        # Workers see only committed rows: inside a transaction (a test's) the steps stay on this one.
+        parallel = self.d.pg and PARALLEL > 1 and not connection.in_atomic_block
+        self.suffix = f"_run{self.run.pk}" if parallel else ""
         with connection.cursor() as cur:
             self.cur = cur
-            self.sql(cur, "SELECT MAX(id) FROM commerce_order WHERE workspace_id = %(ws)s")
-            max_order = cur.fetchone()[0] or 0
-            self.create_temp_tables()
-            batches = self.batches()
-            self.timer.lap("select")
-            for lo, hi in batches:
-                self.aggregate(lo, hi)
-            self.analyze("an_stats")
-            self.timer.lap("aggregate")
-            cuts = self.cuts() if self.refresh else dict(self.last_full.cuts)
-            self.timer.lap("cuts")
-            for lo, hi in batches:
-                self.score(lo, hi, cuts)
-            self.analyze("an_new")
-            self.timer.lap("score")
-            for lo, hi in batches:
-                self.history(lo, hi)
-            self.timer.lap("history")
-            changed = 0
-            for lo, hi in batches:
-                changed += self.write(lo, hi)
-            self.timer.lap("write")
-            cur.execute("SELECT COUNT(*) FROM an_new")
-            count = cur.fetchone()[0]
-            self.drop_temp_tables()
+            try:
+                self._steps(cur)
+            finally:
+                if self.suffix:
+                    self.drop_temp_tables()
+
+    def _steps(self, cur) -> None:
+        self.sql(cur, "SELECT MAX(id) FROM commerce_order WHERE workspace_id = %(ws)s")
+        max_order = cur.fetchone()[0] or 0
+        self.create_temp_tables()
+        batches = self.batches()
+        self.timer.lap("select")
+        self.each_batch(self.aggregate, batches)
+        self.analyze("an_stats")
+        self.timer.lap("aggregate")
+        cuts = self.cuts() if self.refresh else dict(self.last_full.cuts)
+        self.timer.lap("cuts")
+        self.each_batch(self.score, batches, cuts)
+        self.analyze("an_new")
+        self.timer.lap("score")
+        self.each_batch(self.history, batches)
+        self.timer.lap("history")
+        changed = sum(self.each_batch(self.write, batches))
+        self.timer.lap("write")
+        self.sql(cur, "SELECT COUNT(*) FROM an_new")
+        count = cur.fetchone()[0]
+        self.drop_temp_tables()
         run = self.run
         run.status, run.finished_at, run.cuts, run.accounts = "done", timezone.now(), cuts, count
         run.stats = {
@@ -322,32 +357,36 @@ class _Run:
         cur = self.cur
         self.drop_temp_tables()
         money = "numeric(18, 2)" if self.d.pg else "numeric"
-        cur.execute("CREATE TEMPORARY TABLE an_target (account_id bigint PRIMARY KEY)")
-        cur.execute(
-            "CREATE TEMPORARY TABLE an_stats (account_id bigint PRIMARY KEY, first_order date, "
+        # Shared by the worker connections: UNLOGGED (no WAL; the run recomputes them if it fails).
+        kind = "UNLOGGED" if self.suffix else "TEMPORARY"
+        self.sql(cur, f"CREATE {kind} TABLE an_target (account_id bigint PRIMARY KEY)")
+        self.sql(
+            cur,
+            f"CREATE {kind} TABLE an_stats (account_id bigint PRIMARY KEY, first_order date, "
             f"last_order date, orders integer, revenue {money}, cost {money}, revenue_w {money}, "
             f"cost_w {money}, disc_w {money}, rev_h1 {money}, rev_h2 {money}, last_return date, "
             f"median_gap double precision, tickets integer, complaints integer, visits integer, "
-            f"potential {money})"
+            f"potential {money})",
         )
-        cur.execute(
-            "CREATE TEMPORARY TABLE an_new (account_id bigint PRIMARY KEY, first_order date, "
+        self.sql(
+            cur,
+            f"CREATE {kind} TABLE an_new (account_id bigint PRIMARY KEY, first_order date, "
             f"last_order date, last_return date, median_gap double precision, orders integer, "
             f"revenue {money}, hist_margin {money}, revenue_w {money}, margin {money}, disc_w {money}, "
             "tickets integer, complaints integer, visits integer, cost_to_serve numeric, profit numeric, "
             f"value_label varchar(12), potential {money}, recency integer, r smallint, f smallint, "
             "m smallint, fm smallint, segment varchar(20), grade_score double precision, "
             "grade varchar(30), derived_stage varchar(20), stage varchar(20), manual integer, "
-            "next_change_on date, inputs text)"
+            "next_change_on date, inputs text)",
         )
 
     def analyze(self, table: str) -> None:
-        """Statistics of a temporary table (autovacuum never analyzes them on PostgreSQL)."""
-        self.cur.execute(f"ANALYZE {table}")
+        """Statistics of a work table (autovacuum never analyzes temporary tables on PostgreSQL)."""
+        self.sql(self.cur, f"ANALYZE {table}")
 
     def drop_temp_tables(self) -> None:
         for table in ("an_target", "an_stats", "an_new"):
-            self.cur.execute(f"DROP TABLE IF EXISTS {table}")
+            self.sql(self.cur, f"DROP TABLE IF EXISTS {table}")
 
     def batches(self) -> list[tuple[int, int]]:
         """(lo, hi] account-id ranges of at most BATCH target accounts, read by keyset."""
@@ -376,17 +415,18 @@ class _Run:
     def fill_targets(self) -> None:
         """The accounts an incremental run recomputes (see the module docstring).
 
-        Each part reads an index: new orders by id (above the last run's highest), edits of records
-        dated in the last ``RECENT_DAYS`` before the watermark by their date index (older edits, rare,
-        wait for the nightly full run), due stage changes by ``next_change_on``, new accounts by
-        ``created_at``. A cleared override sets the derived stage at once (``services``).
+        Each part reads an index: new orders by id (above the last run's highest), edited orders by
+        ``updated_at``, edits of other records dated in the last ``RECENT_DAYS`` before the watermark
+        by their date index (older edits, rare, wait for the nightly full run), due stage changes by
+        ``next_change_on``, new accounts by ``created_at``. A cleared override sets the derived stage
+        at once (``services``).
         """
         d, wm = self.d, "%(wm)s"
         scores, overrides = CustomerScore._meta.db_table, LifecycleOverride._meta.db_table
         parts = [
             "SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND id > %(max_order)s",
-            f"SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND order_date >= "
-            f"{d.date('recent')} AND updated_at > {wm}",
+            # Any edit of an order, by the (workspace, updated_at) index (commerce migration 0005).
+            f"SELECT account_id FROM commerce_order WHERE workspace_id = %(ws)s AND updated_at > {wm}",
             "SELECT l.object_id AS account_id FROM activities_activity a "
             "JOIN activities_activitylink l ON l.activity_id = a.id AND l.object_type = 'customers.account' "
             f"WHERE a.workspace_id = %(ws)s AND a.occurred_at >= %(recent_ts)s AND a.updated_at > {wm}",
@@ -420,19 +460,20 @@ class _Run:
             + ") AS t WHERE account_id IS NOT NULL",
             {
                 "max_order": (self.last_any.stats or {}).get("max_order_id", 0),
-                "recent": recent.date().isoformat(),
                 "recent_ts": self.d.ts(recent),
             },
         )
 
     # -- step 1 --
 
-    def aggregate(self, lo: int, hi: int) -> None:
+    def aggregate(self, cur, lo: int, hi: int) -> None:
         d, c = self.d, self.c
         statuses = ", ".join(f"'{s}'" for s in c["statuses"])
         target = "" if self.full else " AND {col} IN (SELECT account_id FROM an_target)"
         rng = " AND {col} > %(lo)s AND {col} <= %(hi)s" + target
-        gap = d.days("order_date", "LAG(order_date) OVER (PARTITION BY account_id ORDER BY order_date, id)")
+        # Ties (two orders on one day) give a gap of 0 in either order: no ``id`` tie-break, so the
+        # (workspace, account, order_date) index delivers the rows in window order, unsorted.
+        gap = d.days("order_date", "LAG(order_date) OVER (PARTITION BY account_id ORDER BY order_date)")
         joins, columns = [], []
         tickets = _table("tickets", "Ticket")
         if tickets:
@@ -507,13 +548,13 @@ class _Run:
             {median_ctes}), agg AS (
                 SELECT account_id, MIN(order_date) AS first_order, MAX(order_date) AS last_order,
                        COUNT(*) AS orders, SUM(amount) AS revenue, SUM(cost) AS cost,
-                       SUM(CASE WHEN order_date > {d.date("wstart")} THEN amount ELSE 0 END) AS revenue_w,
-                       SUM(CASE WHEN order_date > {d.date("wstart")} THEN cost ELSE 0 END) AS cost_w,
-                       SUM(CASE WHEN order_date > {d.date("wstart")} THEN disc ELSE 0 END) AS disc_w,
-                       SUM(CASE WHEN order_date > {d.date("wstart")} AND order_date <= {d.date("wmid")}
-                           THEN amount ELSE 0 END) AS rev_h1,
-                       SUM(CASE WHEN order_date > {d.date("wmid")} THEN amount ELSE 0 END) AS rev_h2,
-                       MAX(CASE WHEN gap >= {int(c["churn_days"])} THEN order_date END) AS last_return
+                       SUM(amount) FILTER (WHERE order_date > {d.date("wstart")}) AS revenue_w,
+                       SUM(cost) FILTER (WHERE order_date > {d.date("wstart")}) AS cost_w,
+                       SUM(disc) FILTER (WHERE order_date > {d.date("wstart")}) AS disc_w,
+                       SUM(amount) FILTER (WHERE order_date > {d.date("wstart")}
+                           AND order_date <= {d.date("wmid")}) AS rev_h1,
+                       SUM(amount) FILTER (WHERE order_date > {d.date("wmid")}) AS rev_h2,
+                       MAX(order_date) FILTER (WHERE gap >= {int(c["churn_days"])}) AS last_return
                        {median_column}
                 FROM o GROUP BY account_id
             )
@@ -527,7 +568,7 @@ class _Run:
             {" ".join(joins)}
             WHERE a.workspace_id = %(ws)s {rng.format(col="a.id")}
         """
-        self.sql(self.cur, statement, {"lo": lo, "hi": hi})
+        self.sql(cur, statement, {"lo": lo, "hi": hi})
 
     # -- step 2 --
 
@@ -555,13 +596,13 @@ class _Run:
         # Revenue is net of discounts; list-price margin minus (service + discounts) is the same profit.
         return f"(s.revenue_w - s.cost_w - {serve})"
 
-    def tiles(self, expr: str, where: str) -> list[float]:
+    def tiles(self, cur, expr: str, where: str) -> list[float]:
         self.sql(
-            self.cur,
+            cur,
             f"SELECT t, MAX(v) FROM (SELECT {expr} AS v, NTILE(5) OVER (ORDER BY {expr}) AS t "
             f"FROM an_stats s WHERE {where}) AS x GROUP BY t ORDER BY t",
         )
-        tops = [float(v) for _t, v in self.cur.fetchall()]
+        tops = [float(v) for _t, v in cur.fetchall()]
         if not tops:
             return [0.0] * 4
         return (tops + [tops[-1]] * 4)[:4]
@@ -577,15 +618,21 @@ class _Run:
                 [float(x) for x in bins["f"]],
                 [float(x) for x in bins["m"]],
             )
-        else:
-            cuts["r"] = self.tiles(e["recency"], customers)
-            cuts["f"] = self.tiles(e["frequency"], customers)
-            cuts["m"] = self.tiles(e["monetary"], customers)
-        cuts["dims"] = {
-            dim: self.tiles(e[dim], f"{e[dim]} > 0")
-            for dim in ("value", "potential", "loyalty", "margin")
-            if float(c["weights"].get(dim) or 0) > 0
-        }
+        # Quintiles: one sort of the run's accounts each, the independent ones side by side.
+        queries: dict[tuple, tuple[str, str]] = {}
+        if c["rfm_method"] != "bins":
+            queries |= {
+                ("r",): (e["recency"], customers),
+                ("f",): (e["frequency"], customers),
+                ("m",): (e["monetary"], customers),
+            }
+        for dim in ("value", "potential", "loyalty", "margin"):
+            if float(c["weights"].get(dim) or 0) > 0:
+                queries[("dims", dim)] = (e[dim], f"{e[dim]} > 0")
+        tops = dict(zip(queries, self.each_batch(self.tiles, list(queries.values())), strict=True))
+        if c["rfm_method"] != "bins":
+            cuts["r"], cuts["f"], cuts["m"] = tops[("r",)], tops[("f",)], tops[("m",)]
+        cuts["dims"] = {key[1]: value for key, value in tops.items() if key[0] == "dims"}
         cuts["grade"] = self.grade_thresholds(cuts)
         # "valuable": the top valuable_share % (rounded up) of the accounts with a positive profit.
         self.sql(self.cur, f"SELECT COUNT(*) FROM an_stats s WHERE {e['profit']} > 0")
@@ -645,7 +692,7 @@ class _Run:
 
     # -- step 3 --
 
-    def score(self, lo: int, hi: int, cuts: dict) -> None:
+    def score(self, cur, lo: int, hi: int, cuts: dict) -> None:
         d, c, e = self.d, self.c, self.expressions()
         gap = f"COALESCE(s.median_gap, {_lit(c['default_interval_days'])})"
         raw = f"({_lit(c['at_risk_factor'])} * {gap})"
@@ -744,16 +791,16 @@ class _Run:
                 {fence}
             ) AS x
         """
-        self.sql(self.cur, statement, {"lo": lo, "hi": hi})
+        self.sql(cur, statement, {"lo": lo, "hi": hi})
 
     # -- step 4 --
 
-    def history(self, lo: int, hi: int) -> None:
+    def history(self, cur, lo: int, hi: int) -> None:
         rng = "n.account_id > %(lo)s AND n.account_id <= %(hi)s"
         on_account = "a.id = n.account_id AND a.id > %(lo)s AND a.id <= %(hi)s"
         extra = {"lo": lo, "hi": hi}
         self.sql(
-            self.cur,
+            cur,
             f"INSERT INTO {LifecycleChange._meta.db_table} (workspace_id, account_id, from_stage, to_stage, "
             "at, "
             "as_of, reason, manual, created_at, updated_at) "
@@ -764,7 +811,7 @@ class _Run:
             extra,
         )
         self.sql(
-            self.cur,
+            cur,
             f"INSERT INTO {GradeChange._meta.db_table} (workspace_id, account_id, from_grade, to_grade, "
             "score, at, "
             "created_at, updated_at) SELECT %(ws)s, n.account_id, a.grade, n.grade, n.grade_score, %(now)s, "
@@ -773,7 +820,7 @@ class _Run:
             extra,
         )
         self.sql(
-            self.cur,
+            cur,
             f"INSERT INTO {SegmentSnapshot._meta.db_table} (workspace_id, account_id, date, r, f, m, "
             "segment, "
             "created_at, updated_at) SELECT %(ws)s, n.account_id, %(asof)s, n.r, n.f, n.m, n.segment, "
@@ -793,7 +840,7 @@ class _Run:
 
     # -- step 5 --
 
-    def write(self, lo: int, hi: int) -> int:
+    def write(self, cur, lo: int, hi: int) -> int:
         columns = {
             "workspace_id": "%(ws)s",
             "account_id": "n.account_id",
@@ -848,7 +895,7 @@ class _Run:
             changed = "NOT (" + " AND ".join(f"{table}.{k} IS excluded.{k}" for k in compared) + ")"
         extra = {"lo": lo, "hi": hi}
         self.sql(
-            self.cur,
+            cur,
             f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT {', '.join(columns.values())} FROM an_new n "
             "WHERE n.account_id > %(lo)s AND n.account_id <= %(hi)s "
@@ -857,11 +904,11 @@ class _Run:
         )
         # The account row only where the stage or grade differ: a short statement touching few rows.
         self.sql(
-            self.cur,
+            cur,
             "UPDATE customers_account SET lifecycle_stage = n.stage, grade = n.grade FROM an_new n "
             "WHERE customers_account.id = n.account_id AND n.account_id > %(lo)s AND n.account_id <= %(hi)s "
             "AND customers_account.id > %(lo)s AND customers_account.id <= %(hi)s "
             "AND (customers_account.lifecycle_stage <> n.stage OR customers_account.grade <> n.grade)",
             extra,
         )
-        return self.cur.rowcount
+        return cur.rowcount
