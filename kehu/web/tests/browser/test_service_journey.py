@@ -25,22 +25,25 @@ jobs the test runs (the scheduler's mailbox poll and SLA escalation) read the sa
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from playwright.sync_api import expect
 
 from kehu.mailboxes.tests.mails import mime_mail
-from kehu.tickets.tests.conftest import Clock
+from kehu.tickets.tests import conftest as tickets_fixtures
 
 from .conftest import PageProblems
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The tickets tests' settable clock (``timezone.now``) and their Mon–Fri 09:00–18:00 Shanghai calendar
+# with the policy "Standard": first response in 240 business minutes, resolution in 600.
+clock, calendar, policy = tickets_fixtures.clock, tickets_fixtures.calendar, tickets_fixtures.policy
 SH = ZoneInfo("Asia/Shanghai")
 CUSTOMER = "zhang.wei@customer.test"
 SUPPORT = "support@acme.test"
@@ -70,15 +73,14 @@ def workspace_text(tenant, message: str, **values) -> str:
 
 
 @pytest.fixture
-def desk(tenant, mail_servers, settings, live_server, monkeypatch):
-    """The service desk of Acme: the support mailbox on the local Dovecot, the business calendar, an SLA
-    policy that escalates on breach (notify the assignee and the team's managers, reassign to the
-    manager, raise the priority), three routing rules of which the invoice-keyword rule is the one that
-    matches, and the customer 张伟 of 华东贸易 whose address the mail comes from."""
+def desk(tenant, mail_servers, settings, live_server, clock, policy):
+    """The service desk of Acme: the support mailbox on the local Dovecot, the SLA policy escalating on
+    breach (notify the assignee and the team's managers, reassign to the manager, raise the priority),
+    three routing rules of which the invoice-keyword rule is the one that matches, and the customer
+    张伟 of 华东贸易 whose address the mail comes from."""
     from kehu.customers import services as customers
     from kehu.mailboxes import services as mailboxes
     from kehu.sla import services as sla
-    from kehu.sla.models import BusinessCalendar, SlaPolicy
     from kehu.tickets import services as tickets
     from kehu.tickets.models import RoutingRule
     from kehu.users.models import User
@@ -87,8 +89,6 @@ def desk(tenant, mail_servers, settings, live_server, monkeypatch):
     imap, smtp = mail_servers
     [(login, password)] = imap.users.items()
     settings.SITE_URL = live_server.url  # the CSAT mail links to this server
-    clock = Clock(sh(23, 9).astimezone(UTC))
-    monkeypatch.setattr(timezone, "now", clock)
     owner, agent, manager = tenant.actors["owner"], tenant.users["service"], tenant.users["manager"]
     User.objects.filter(pk=agent.pk).update(name=AGENT)
     User.objects.filter(pk=manager.pk).update(name=MANAGER)
@@ -105,25 +105,6 @@ def desk(tenant, mail_servers, settings, live_server, monkeypatch):
             imap_ssl=False,
             imap_user=login,
             password=password,
-        )
-        office = BusinessCalendar.objects.create(
-            workspace=workspace,
-            name="Office",
-            time_zone="Asia/Shanghai",
-            is_default=True,
-            weekly_hours={
-                d: ([["09:00", "18:00"]] if i < 5 else [])
-                for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-            },
-        )
-        policy = SlaPolicy.objects.create(
-            workspace=workspace,
-            name="Standard",
-            position=10,
-            conditions={},
-            first_response_minutes=240,
-            resolution_minutes=600,
-            calendar=office,
         )
         sla.update_policy(
             owner,
