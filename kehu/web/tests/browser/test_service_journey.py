@@ -412,7 +412,11 @@ def test_mail_to_csat_on_the_360_page(
         expect(timeline).to_contain_text(
             workspace_text(tenant, "Satisfaction rating %(score)s/5 for %(ticket)s", score=4, ticket=ticket)
         )
-    expect(page.locator("#panel-tickets")).to_contain_text(SUBJECT)
+    expect(page.locator("#panel-tickets")).to_contain_text(f"#{n} {SUBJECT}")
+    state = page.locator("#panel-tickets td.nowrap")
+    expect(state).to_have_text(status["resolved"])
+    # In the narrow side column the status stays on one line (it wrapped one character a line).
+    assert state.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
     data = tenant.api_client("service").get(f"/api/v1/accounts/{desk.account.pk}/360").json()
     assert data["panels"]["satisfaction"]["latest_csat"]["score"] == 4
     assert problems.items == [] and boss_problems.items == [] and customer_problems.items == []
