@@ -26,16 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
-WESTERN = ["James Smith", "Mary Johnson", "Robert Brown", "Linda Davis", "Michael Miller", "Sarah Wilson"]
-COMPANIES = [
-    f"{c}{b}科技有限公司"
-    for c in ("北京", "上海", "深圳", "杭州")
-    for b in ("星辰", "远航", "蓝海", "智联", "华信")
-]
-
-
+# Given-name characters beyond the most common given names: real Chinese names are far more varied
+# than a short list (张伟, the most common full name, is ≈ 0.02 % of people), and a list of a few
+# thousand names would make every row a namesake of hundreds of others.
+GIVEN_CHARS = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志玉兰海燕晓东丹萍鹏辉玲婷雪浩宇子涵欣怡梓轩"
+    "雨桐然思远嘉俊博文一鸣佳琪梦瑶庆红梅春亮斌波凯琳倩颖慧晨昊天睿泽语嫣若曦佑豪诗晴宁安康乐福禄寿"
+    "德才兴旺永长荣锦秋冬夏松柏竹兵彬斐飞鸿翔宏伟毅峰岩林森淼鑫磊晶莹璐瑾瑜琦珊娅妮娇媛婉婧倩茜蓉"
+)
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -66,27 +64,41 @@ def phone(rng: random.Random, n: int) -> str:
     return "".join(chr(ord(c) + 0xFEE0) for c in digits)  # full-width digits
 
 
-def row(rng: random.Random, n: int) -> list[str]:
-    name = (
-        rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if n % 2 else "")
-        if n % 4
-        else rng.choice(WESTERN)
-    )
+def person(rng: random.Random, names, n: int) -> str:
+    """75 % Chinese names (surnames by their share of the population; given names the most common
+    ones half of the time, else one or two characters of a wider set), 25 % Western ones."""
+    from kehu.operations.management.commands.bench import FIRST_NAMES, LAST_NAMES
+
+    if n % 4 == 0:
+        return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    surname = names.surnames.pick(rng)
+    if rng.random() < 0.5:
+        return surname + names.given.pick(rng)
+    return surname + "".join(rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2))))
+
+
+def row(rng: random.Random, names, companies: list[str], n: int) -> list[str]:
     email = f"User.{n}@Example.COM" if n % 3 == 0 else f"user{n}@example.com"
     birthday = ("1990-05-01", "1985/12/31", "1979年3月8日", "25.11.1988")[n % 4]
-    return [f"  {name} ", phone(rng, n), email, rng.choice(COMPANIES), birthday, rng.choice(["是", "否"])]
+    company = companies[int(len(companies) * rng.random() ** 2)]  # a few big customers, a long tail
+    return [f"  {person(rng, names, n)} ", phone(rng, n), email, company, birthday, rng.choice(["是", "否"])]
 
 
 HEADER = ["姓名", "手机", "邮箱", "公司名称", "生日", "同意邮件营销"]
 
 
 def generate(path: Path, rows: int, seed: int) -> None:
+    """The file: one company per 5 contacts (names as ``kehu bench generate`` makes them)."""
+    from kehu.operations.management.commands.bench import Names
+
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    names = Names(rng)
+    companies = [names.company(i)[0] for i in range(max(1, rows // 5))]
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(HEADER)
         for n in range(rows):
-            writer.writerow(row(rng, n))
+            writer.writerow(row(rng, names, companies, n))
 
 
 def main() -> None:
@@ -112,7 +124,7 @@ def main() -> None:
     from kehu.workspaces.services import actor_for, create_workspace
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    path = Path(settings.DATA_DIR) / f"bench-import-{args.rows}.csv"
+    path = Path(settings.DATA_DIR) / f"bench-import-v2-{args.rows}.csv"
     started = time.perf_counter()
     if not path.exists():
         generate(path, args.rows, args.seed)

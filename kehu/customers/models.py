@@ -6,11 +6,13 @@ services keep in step with those columns. Chinese names carry their pinyin for s
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
+
+from .normalize import pinyin_stem
 
 
 class Account(OwnedRecord):
@@ -91,6 +93,7 @@ class Account(OwnedRecord):
             ),
             models.Index(fields=["workspace", "name"], name="account_ws_name"),
             models.Index(fields=["workspace", "name_pinyin"], name="account_ws_pinyin"),
+            models.Index(F("workspace"), pinyin_stem(), name="account_ws_pinyin_stem"),
             # City filter of the list, newest first: read in index order, no sort of the city's rows.
             models.Index(fields=["workspace", "city", "-created_at", "-id"], name="account_ws_city_created"),
             # Child accounts by name (the account page): filter and order from one index.
@@ -162,6 +165,7 @@ class Contact(OwnedRecord):
             models.Index(fields=["workspace", "phone"], name="contact_ws_phone"),
             models.Index(fields=["workspace", "name"], name="contact_ws_name"),
             models.Index(fields=["workspace", "name_pinyin"], name="contact_ws_pinyin"),
+            models.Index(F("workspace"), pinyin_stem(), name="contact_ws_pinyin_stem"),
             models.Index(fields=["workspace", "account"], name="contact_ws_account"),
         ]
 

@@ -2,6 +2,8 @@
 
 from functools import lru_cache
 
+from django.db.models import CharField, F, Func
+
 
 @lru_cache(maxsize=65536)  # Chinese names repeat a lot (王伟, 李娜 …): bulk imports compute each once
 def pinyin_keys(name: str) -> tuple[str, str]:
@@ -16,3 +18,25 @@ def pinyin_keys(name: str) -> tuple[str, str]:
         word[:1] for word in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default") if word.strip()
     ).lower()
     return "".join(full.split())[:400], "".join(initials.split())[:100]
+
+
+class PinyinStem(Func):
+    """A name's pinyin without its last letter, written with literals only: SQLite uses an
+    expression index only for a query expression written exactly like the index's (a bound
+    parameter in its place does not count)."""
+
+    template = "SUBSTR(%(expressions)s, 1, LENGTH(%(expressions)s) - 1)"
+    output_field = CharField()
+
+    def __init__(self):
+        super().__init__(F("name_pinyin"))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="LEFT(%(expressions)s, -1)", **extra)
+
+
+def pinyin_stem() -> PinyinStem:
+    """The name's pinyin without its last letter, for the duplicate finders' lookups through an
+    expression index: equal stems, or one name equal to the other's stem, are the names that
+    differ only at the end (a typo, a dropped or an added letter)."""
+    return PinyinStem()

@@ -13,22 +13,30 @@ from typing import Any
 
 from django.db.models import Q
 
+from kehu.customers.normalize import pinyin_stem
+
 from .finder import (
     MAX_CANDIDATES,
     MAX_MATCHES,
     Match,
     judged,
     mark_visible,
+    name_floor,
+    name_paths,
     name_prefixes,
+    person_pinyins,
     plain_city_column,
     prefix_end,
     raw_values,
+    similar_names,
+    stem_lookups,
 )
 from .matcher import Features, build_features
 from .registry import TypeSpec, fetch_features, spec_for
 from .rules import active_rules
 
 RANGES_PER_QUERY = 300  # SQLite refuses expressions deeper than 1,000 ORs
+STEMS_PER_QUERY = 2000  # names per stem query (three values each, under any database's parameter limit)
 
 
 def _by_value(pairs) -> dict[Any, set[int]]:
@@ -41,11 +49,17 @@ def _by_value(pairs) -> dict[Any, set[int]]:
 def _ranges(base, ranges: list[tuple[str, str]], extra: tuple[str, ...] = ()) -> list[tuple]:
     """Rows (pinyin, pk, *extra) whose pinyin falls in any of ``ranges`` (a few ORed queries)."""
     rows: list[tuple] = []
-    unique = sorted(set(ranges))
+    unique: list[list] = []  # [lo, hi, how many ranges it holds]
+    for lo, hi in sorted(set(ranges)):  # overlapping ranges merged (wang… holds wangwe…)
+        if unique and lo <= unique[-1][1]:
+            unique[-1][1] = max(unique[-1][1], hi)
+            unique[-1][2] += 1
+        else:
+            unique.append([lo, hi, 1])
     for start in range(0, len(unique), RANGES_PER_QUERY):
         chunk = unique[start : start + RANGES_PER_QUERY]
-        condition = reduce(or_, (Q(name_pinyin__gte=lo, name_pinyin__lt=hi) for lo, hi in chunk))
-        limit = MAX_CANDIDATES * len(chunk)
+        condition = reduce(or_, (Q(name_pinyin__gte=lo, name_pinyin__lt=hi) for lo, hi, _n in chunk))
+        limit = MAX_CANDIDATES * sum(n for _lo, _hi, n in chunk)
         rows += base.filter(condition).values_list("name_pinyin", "pk", *extra)[:limit]
     rows.sort()
     return rows
@@ -84,13 +98,45 @@ def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rule
             for value in getattr(f, attr):
                 add(i, index.get(value, ()))
 
+    floor = name_floor(rules)
+    names = name_paths(spec) if floor else []
+
+    def add_named(i: int, rows) -> None:
+        """Rows (pinyin, pk, *names) found by item i's name: those whose name can still match."""
+        if floor:
+            add(i, similar_names(features[i], floor, spec.organisation, (r[1:] for r in rows)))
+        else:
+            add(i, (r[1] for r in rows))
+
+    pinyins = [person_pinyins(f) for f in features]
+    wanted = sorted({p for items in pinyins for p in items})
+    if wanted:
+        by_pinyin: dict[str, list[tuple]] = {}
+        by_stem: dict[str, list[tuple]] = {}
+        stemmed = base.alias(pinyin_stem=pinyin_stem())
+        for start in range(0, len(wanted), STEMS_PER_QUERY):
+            chunk = wanted[start : start + STEMS_PER_QUERY]
+            for lookup in stem_lookups(chunk):
+                found_rows = stemmed.filter(lookup).values_list("name_pinyin", "pk", *names)
+                for row in found_rows[: MAX_CANDIDATES * len(chunk)]:
+                    by_pinyin.setdefault(row[0], []).append(row)
+                    by_stem.setdefault(row[0][:-1], []).append(row)
+        for i, items in enumerate(pinyins):
+            for p in items:
+                near = {
+                    r[1]: r
+                    for index in (by_pinyin, by_stem)
+                    for key in (p, p[:-1])
+                    for r in index.get(key, ())
+                }
+                add_named(i, near.values())
     prefixes = [name_prefixes(f) for f in features]
-    long_ranges = [(p, prefix_end(p)) for items in prefixes for p, _short in items]
+    long_ranges = [(p, prefix_end(p)) for items in prefixes for p, _short in items if spec.organisation]
     if long_ranges:
-        rows = _ranges(base, long_ranges)
+        rows = _ranges(base, long_ranges, tuple(names))
         for i, items in enumerate(prefixes):
             for p, _short in items:
-                add(i, (r[1] for r in _in_range(rows, p)))
+                add_named(i, _in_range(rows, p))
     city_column = plain_city_column(spec)
     if city_column:
         short = [
@@ -99,11 +145,11 @@ def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rule
         pairs = zip(raws, prefixes, strict=True)
         cities = sorted({r["__city"] for r, items in pairs if r["__city"] and items})
         if short and cities:
-            rows = _ranges(base.filter(**{city_column + "__in": cities}), short, (city_column,))
+            rows = _ranges(base.filter(**{city_column + "__in": cities}), short, (*names, city_column))
             for i, items in enumerate(prefixes):
                 city = raws[i]["__city"]
                 for _p, s in items if city else ():
-                    add(i, (r[1] for r in _in_range(rows, s) if r[2] == city))
+                    add_named(i, [r[:-1] for r in _in_range(rows, s) if r[-1] == city])
     for rule in rules:
         if rule.kind != "exact":
             continue

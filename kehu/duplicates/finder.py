@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kehu.core.errors import FieldError, ValidationFailed
+from kehu.customers.normalize import pinyin_stem
 
-from .matcher import Features, Rule, _orders, build_features, judge, name_tokens
+from .matcher import Features, Rule, _orders, build_features, judge, name_similarity, name_tokens, names_of
 from .models import Candidate
 from .registry import TypeSpec, fetch_features, spec_for
 from .rules import active_rules
@@ -74,6 +75,68 @@ def name_prefixes(f: Features) -> list[tuple[str, str]]:
     return found
 
 
+def person_pinyins(f: Features) -> list[str]:
+    """A person's name in every order (张伟, 伟张), as joined pinyin: what the stem lookups compare."""
+    if f.organisation:
+        return []
+    found = ["".join(order) for tokens in f.names for order in _orders(tokens)]
+    return [p for p in dict.fromkeys(found) if len(p) >= 2]
+
+
+def stem_lookups(pinyins: list[str]) -> list[Q]:
+    """People whose name differs from one of ``pinyins`` at most at its end — the same name (and
+    every same-sounding one), the last letter changed, dropped or one added — as two indexed
+    equality lookups, the name's stem (``customers.normalize.pinyin_stem``; filter a queryset
+    aliased with ``pinyin_stem``) and its pinyin. Run them as separate queries: neither database
+    serves ``workspace AND (a OR b)`` from two indexes. (A prefix range did this before; for a
+    common name, wangwe…, it held every longer name too and grew with the table.)"""
+    if not pinyins:
+        return []
+    stems = sorted({p for pinyin in pinyins for p in (pinyin, pinyin[:-1])})
+    return [Q(pinyin_stem__in=stems), Q(name_pinyin__in=sorted({p[:-1] for p in pinyins}))]
+
+
+def name_floor(rules: list[Rule]) -> float:
+    """The least name similarity with which a record found only by its name can still match one of
+    ``rules``: 0 when some rule may fire without the name (then nothing is filtered by it).
+
+    Exact rules on email, phone or custom keys are left out: their own lookups find those records."""
+    floor = 1.0
+    for rule in rules:
+        fields = {feature: (minimum, required) for feature, _w, minimum, required in rule.fields}
+        if rule.kind == "exact":
+            # An exact rule fires when any one of its fields is equal.
+            if any(f not in ("name", "email", "phone") and not f.startswith("custom.") for f in fields):
+                return 0.0
+            if "name" in fields:
+                floor = min(floor, 1.0)
+            continue
+        minimum, required = fields.get("name", (0.0, False))
+        if not required or minimum <= 0:
+            return 0.0
+        floor = min(floor, minimum)
+    return floor
+
+
+def name_paths(spec: TypeSpec) -> list[str]:
+    """The columns the name features come from (``name``, ``name_en``)."""
+    return [spec.columns[k] for k in ("name", "name_en") if k in spec.columns]
+
+
+def similar_names(f: Features, floor: float, organisation: bool, rows) -> list[int]:
+    """Ids of ``rows`` ((id, name[, name_en])) whose name is at least ``floor`` similar to ``f``'s —
+    the same similarity the rules compute, so no pair that could match is dropped; it spares the
+    blocks of common names (王伟 …) fetching and judging every namesake's whole record."""
+    keep = []
+    for pk, *names in rows:
+        second = names[1] if len(names) > 1 else ""
+        other = Features(names=names_of(names[0], second, organisation), organisation=organisation)
+        score = name_similarity(f, other)
+        if score is not None and score >= floor:
+            keep.append(pk)
+    return keep
+
+
 def judged(object_type: str, rules: list[Rule], f: Features, others) -> list[Match]:
     """The ``others`` (features of existing records) the rules call duplicates of ``f``, strongest
     first."""
@@ -127,6 +190,14 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
     def take(qs) -> None:
         ids.update(qs.values_list("pk", flat=True)[:MAX_CANDIDATES])
 
+    floor, names = name_floor(rules), name_paths(spec)
+
+    def take_named(qs) -> None:
+        if not floor:
+            return take(qs)
+        rows = qs.values_list("pk", *names)[:MAX_CANDIDATES]
+        ids.update(similar_names(f, floor, spec.organisation, rows))
+
     for feature, values in (("email", f.emails), ("phone", f.phones)):
         if not values or feature not in spec.columns:
             continue
@@ -140,12 +211,15 @@ def _candidate_ids(spec: TypeSpec, f: Features, rules: list[Rule], raw_custom: d
             )
             take(base.filter(pk__in=points.values(owner)))
     city_column = plain_city_column(spec)
+    for lookup in stem_lookups(person_pinyins(f)):
+        take_named(base.alias(pinyin_stem=pinyin_stem()).filter(lookup))
     for long, short in name_prefixes(f):
-        # Same pinyin up to the last letter (typos at the end, and every same-sounding name) …
-        take(base.filter(**_pinyin_prefix(long)))
+        # An organisation: the same pinyin up to the last letter, legal forms after it allowed …
+        if f.organisation:
+            take_named(base.filter(**_pinyin_prefix(long)))
         # … and, in the same city, every name starting with the same three letters.
         if city_column and raw_custom.get("__city"):
-            take(base.filter(**_pinyin_prefix(short), **{city_column: raw_custom["__city"]}))
+            take_named(base.filter(**_pinyin_prefix(short), **{city_column: raw_custom["__city"]}))
     for rule in rules:
         if rule.kind != "exact":
             continue

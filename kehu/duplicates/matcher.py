@@ -87,6 +87,41 @@ class Features:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     custom: dict[str, str] = field(default_factory=dict)
+    _signature: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def signature(self) -> tuple:
+        """Everything but the emails and phones: two records with equal signatures get the same
+        verdict from any rule that does not compare emails or phones. (Taken once the features are
+        complete: the matcher never changes them afterwards.)"""
+        if self._signature is None:
+            self._signature = self._make_signature()
+        return self._signature
+
+    def _make_signature(self) -> tuple:
+        return (
+            tuple(self.names),
+            self.organisation,
+            self.company,
+            self.city,
+            self.address,
+            tuple(sorted(self.custom.items())),
+        )
+
+
+def names_of(name: Any, name_en: Any, organisation: bool) -> list[tuple[str, ...]]:
+    """The name keys of a record: token tuples of a person's names, the company key of an
+    organisation's (one element)."""
+    names: list[tuple[str, ...]] = []
+    for value in (name, name_en):
+        raw = str(value or "")
+        if organisation:
+            key = company_key(raw)
+            tokens = (key,) if key else ()
+        else:
+            tokens = name_tokens(raw)
+        if tokens and tokens not in names:
+            names.append(tokens)
+    return names
 
 
 def build_features(
@@ -96,23 +131,22 @@ def build_features(
     organisation: bool = False,
     object_type: str = "",
     record_id: int | None = None,
+    stored: bool = False,
 ) -> Features:
     """Features of plain values: ``name``, ``name_en``, ``company``, ``city``, ``street``, ``email``,
-    ``phone``, ``emails``/``phones`` (strings or ``{"value": …}`` items), ``custom`` (a dict)."""
+    ``phone``, ``emails``/``phones`` (strings or ``{"value": …}`` items), ``custom`` (a dict).
+
+    ``stored``: the values come from saved records, whose emails and phones the services already
+    normalised — taken as they are (parsing a phone costs more than the rest of a record)."""
     f = Features(id=record_id, object_type=object_type, organisation=organisation)
     f.label = str(values.get("name") or "")
-    for key in ("name", "name_en"):
-        raw = str(values.get(key) or "")
-        key = company_key(raw) if organisation else ""
-        tokens = ((key,) if key else ()) if organisation else name_tokens(raw)
-        if tokens and tokens not in f.names:
-            f.names.append(tokens)
+    f.names = names_of(values.get("name"), values.get("name_en"), organisation)
     f.company = company_key(str(values.get("company") or ""))
     f.city = city_key(str(values.get("city") or ""))
     f.address = street_key(str(values.get("street") or values.get("address") or ""))
     for kind, target, normalise in (
-        ("email", f.emails, normalize_email),
-        ("phone", f.phones, lambda v: normalize_phone(v, region)),
+        ("email", f.emails, str if stored else normalize_email),
+        ("phone", f.phones, str if stored else (lambda v: normalize_phone(v, region))),
     ):
         items = [values.get(kind), *(values.get(kind + "s") or [])]
         for item in items:
@@ -166,6 +200,7 @@ def _orders(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]]
 
 
+@lru_cache(maxsize=1 << 20)  # names repeat (王伟, 李娜 …): a scan or an import compares the same pairs often
 def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """0..1: the best of the names as written and with first and last name swapped."""
     if not a or not b:
@@ -189,6 +224,7 @@ def name_similarity(a: Features, b: Features) -> float | None:
     return max(token_similarity(x, y) for x in a.names for y in b.names)
 
 
+@lru_cache(maxsize=1 << 18)
 def text_similarity(a: str, b: str) -> float:
     """Ratio of two normalised strings; one inside the other (4+ characters) counts as 0.9."""
     if not a or not b:
@@ -236,6 +272,11 @@ class Rule:
     threshold: int = 85
     action: str = "warn"
 
+    @property
+    def by_contact_points(self) -> bool:
+        """Whether the rule compares emails or phones (its verdicts depend on more than signatures)."""
+        return any(f in ("email", "phone") for f, *_ in self.fields)
+
     @classmethod
     def from_dict(cls, d: dict) -> "Rule":
         return cls(
@@ -258,11 +299,31 @@ class Verdict:
     action: str
 
 
+# Fuzzy verdicts by (rule, signature, signature): in the blocks of common names (王伟 at one company)
+# the same comparison comes back for many pairs of records. Bounded.
+_VERDICTS: dict[tuple, "Verdict | None"] = {}
+_VERDICTS_MAX = 1 << 19
+
+
 def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
     """The rule's verdict on a pair, or None when it does not fire."""
     if rule.kind == "exact":
         matched = tuple(f for f, *_ in rule.fields if similarity(f, a, b) == 1.0)
         return Verdict(100, matched, rule.name, rule.action) if matched else None
+    if rule.by_contact_points:
+        return _fuzzy_verdict(rule, a, b)
+    key = (rule, a.signature(), b.signature())
+    try:
+        return _VERDICTS[key]
+    except KeyError:
+        pass
+    if len(_VERDICTS) >= _VERDICTS_MAX:
+        _VERDICTS.clear()
+    verdict = _VERDICTS[key] = _fuzzy_verdict(rule, a, b)
+    return verdict
+
+
+def _fuzzy_verdict(rule: Rule, a: Features, b: Features) -> Verdict | None:
     total = weights = 0.0
     matched: list[str] = []
     for feature, weight, minimum, required in rule.fields:

@@ -75,7 +75,12 @@ def features_of_row(spec: TypeSpec, names, row, region, points=None, with_custom
     if points:
         values.update(points)
     return build_features(
-        values, region=region, organisation=spec.organisation, object_type=spec.object_type, record_id=row[0]
+        values,
+        region=region,
+        organisation=spec.organisation,
+        object_type=spec.object_type,
+        record_id=row[0],
+        stored=True,
     )
 
 

@@ -8,11 +8,12 @@ remembers them, so a second conversion answers with the same records.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
 from kehu.customers.models import Account
+from kehu.customers.normalize import pinyin_stem
 
 
 class Lead(OwnedRecord):
@@ -124,6 +125,7 @@ class Lead(OwnedRecord):
             models.Index(fields=["workspace", "phone"], name="lead_ws_phone"),
             models.Index(fields=["workspace", "name"], name="lead_ws_name"),
             models.Index(fields=["workspace", "name_pinyin"], name="lead_ws_pinyin"),
+            models.Index(F("workspace"), pinyin_stem(), name="lead_ws_pinyin_stem"),
         ]
 
     def __str__(self) -> str:
