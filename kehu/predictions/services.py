@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time as clock
 from datetime import date, timedelta
+from itertools import islice
 
 import numpy as np
 from django.db import connection, transaction
@@ -26,6 +27,7 @@ from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, Recomme
 from .queries import latest
 
 MIN_CUSTOMERS = 20
+WRITE_BATCH = 50_000
 OUTCOME_DAYS = 60
 
 
@@ -421,7 +423,9 @@ def score(workspace, as_of: date | None = None) -> int:
             "AND status = %s",
             [workspace.pk, str(RecommendedAction.Status.SUGGESTED)],
         )
-        predictions.insert(prediction_rows)
+        # In slices: the writer converts a whole call's rows at once (three copies of 800k rows).
+        while chunk := list(islice(prediction_rows, WRITE_BATCH)):
+            predictions.insert(chunk)
         actions.insert((workspace.pk, *row, now, now) for row in suggestions)
     measure_outcomes(workspace)
     return n
