@@ -7,13 +7,16 @@ only the due ones get a job, so an idle tick costs one query.
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from .engine import fold_all
 from .mail import is_due
 from .models import Dashboard
 from .tasks import send_dashboard_email
 
 
 def tick() -> int:
-    """Enqueue the email job of each dashboard due; how many were enqueued."""
+    """Enqueue the email job of each dashboard due; how many were enqueued. Also keeps the tile
+    cache's change log short (``engine.fold_all``)."""
+    fold_all()
     now = timezone.now()
     with scopes_disabled():
         scheduled = list(Dashboard.objects.exclude(schedule="").select_related("workspace"))

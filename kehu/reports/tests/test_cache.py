@@ -107,3 +107,25 @@ def test_folding_the_log_gives_a_key_never_seen_before(data):
 def test_untracked_tables_are_computed_every_time(data):
     assert engine.data_version(data.tenant.workspace.pk, {"customers_account", "customers_contact"}) is None
     assert engine.data_version(data.tenant.workspace.pk, set()) is None
+
+
+def test_the_scheduler_tick_folds_long_logs_including_the_global_rows(data, monkeypatch):
+    from kehu.reports import schedule
+
+    t = data.tenant
+    monkeypatch.setattr(engine, "FOLD_AT", 2)
+    with t.scope():
+        for i in range(3):
+            Account.objects.filter(name="a1").update(city=f"c{i}")
+            t.users["sales"].name = f"Rep {i}"
+            t.users["sales"].save(update_fields=["name"])
+        before = engine.data_version(t.workspace.pk, {"customers_account", "users_user"})
+        schedule.tick()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT workspace_id, table_name, COUNT(*) FROM reports_datachange "
+                "WHERE table_name IN ('customers_account', 'users_user') GROUP BY workspace_id, table_name"
+            )
+            counts = {(ws, table): n for ws, table, n in cursor.fetchall()}
+    assert counts[(t.workspace.pk, "customers_account")] == 1 and counts[(None, "users_user")] == 1
+    assert engine.data_version(t.workspace.pk, {"customers_account", "users_user"}) != before
