@@ -6,7 +6,7 @@ workspace the statement touched; SQLite: row triggers) on the tables a cached da
 read. A tile's cached result is keyed by its SQL and, for each table that SQL reads, the count and
 the highest id of that table's log rows for the workspace: any committed write changes the key, so
 a cached tile is never older than the data (docs/performance.md, "Dashboard"). Written only by the
-triggers; no model (derived, never exported); old rows are folded by ``engine.fold_changes``.
+triggers; no model (derived, never exported); old rows are folded by ``engine.fold_all``.
 """
 
 from django.db import migrations
@@ -60,7 +60,8 @@ def _pg(schema_editor) -> list[str]:
     for table, columns in GLOBAL.items():
         out.append(
             "CREATE TRIGGER reports_change AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF "
-            f"{', '.join(columns)} ON {table} FOR EACH STATEMENT EXECUTE FUNCTION reports_log_change('global')"
+            f"{', '.join(columns)} ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION reports_log_change('global')"
         )
     return out
 
