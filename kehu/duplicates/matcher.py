@@ -387,7 +387,25 @@ def blocking_keys(f: Features) -> set[str]:
     return keys
 
 
-def sub_key(f: Features, level: int) -> str:
-    """A finer key for a block too big to compare pairwise: the full name, then the full name + city."""
-    joined = min(("".join(t) for t in f.names), default="")
-    return joined if level == 1 else f"{joined}|{f.city}"
+def sub_keys(f: Features, level: int) -> set[str]:
+    """Finer keys for a block too big to compare pairwise; a record is in one group per key, so the
+    forms of one name still meet: per name order, the joined name (张伟 = "Wei Zhang" = zhangwei)
+    and the first token with the initials of the rest ("Zhang YY." = 张宇雨 = zhang|yy);
+    level 2 adds the city."""
+    keys = set()
+    for tokens in f.names:
+        for order in [tokens] if f.organisation else _orders(tokens):
+            keys.add("".join(order))
+            if len(order) > 1:
+                keys.add(order[0] + "|" + "".join(_initials(t) for t in order[1:]))
+    if not keys:
+        keys.add("")
+    return keys if level == 1 else {f"{key}|{f.city}" for key in keys}
+
+
+def _initials(token: str) -> str:
+    """A token's initial; an abbreviation (a short token without vowels: "yy" of "Zhang YY.") is
+    already initials. Every pinyin syllable has a vowel."""
+    if len(token) <= 3 and not any(c in "aeiouv" for c in token):
+        return token
+    return token[0]

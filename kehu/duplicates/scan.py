@@ -17,7 +17,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from .matcher import Features, Rule, blocking_keys, judge, sub_key
+from .matcher import Features, Rule, blocking_keys, judge, sub_keys
 from .models import Candidate, ScanJob
 from .registry import fetch_features, spec_for
 from .rules import active_rules
@@ -84,46 +84,53 @@ def compare_blocks(
 ) -> tuple[dict[tuple[int, int], tuple], dict]:
     """Pairs (a < b) accepted by the rules, compared only inside blocks; and statistics."""
     skip = skip or set()
-    judged: set[tuple[int, int]] = set()
-    found: dict[tuple[int, int], tuple] = {}
     stats = {"blocks": 0, "split_blocks": 0, "skipped_blocks": 0, "skipped_records": 0, "comparisons": 0}
     skipped_examples: list[str] = []
+    groups: list[list[int]] = []
     for key, ids in blocks.items():
         if len(ids) < 2:
             continue
         stats["blocks"] += 1
-        groups = [ids]
+        parts = [ids]
         if len(ids) > cap:
             stats["split_blocks"] += 1
-            groups = _split(ids, features, cap)
-            too_big = [g for g in groups if len(g) > cap]
+            parts = _split(ids, features, cap)
+            too_big = [g for g in parts if len(g) > cap]
             if too_big:
                 stats["skipped_blocks"] += len(too_big)
                 stats["skipped_records"] += sum(len(g) for g in too_big)
                 if len(skipped_examples) < 10:
                     skipped_examples.append(key)
-                groups = [g for g in groups if len(g) <= cap]
-        for group in groups:
-            group = sorted(set(group))
-            for i, a in enumerate(group):
-                fa = features[a]
-                for b in group[i + 1 :]:
-                    pair = (a, b)
-                    if pair in judged or pair in skip:
-                        continue
-                    judged.add(pair)
-                    if on_compare is not None:
-                        on_compare(a, b)
-                    verdict = judge(rules, fa, features[b])
-                    if verdict is not None:
-                        found[pair] = (verdict.score, list(verdict.matched_fields), verdict.rule)
-    stats["comparisons"] = len(judged)
+                parts = [g for g in parts if len(g) <= cap]
+        groups += parts
+    found, stats["comparisons"] = _compare(groups, features, rules, skip, on_compare)
     stats["skipped_keys"] = skipped_examples
     return found, stats
 
 
+def _compare(groups, features, rules, skip, on_compare=None) -> tuple[dict[tuple[int, int], tuple], int]:
+    """Every pair inside each group judged once: (accepted pairs, pairs judged)."""
+    judged: set[tuple[int, int]] = set()
+    found: dict[tuple[int, int], tuple] = {}
+    for group in groups:
+        group = sorted(set(group))
+        for i, a in enumerate(group):
+            fa = features[a]
+            for b in group[i + 1 :]:
+                pair = (a, b)
+                if pair in judged or pair in skip:
+                    continue
+                judged.add(pair)
+                if on_compare is not None:
+                    on_compare(a, b)
+                verdict = judge(rules, fa, features[b])
+                if verdict is not None:
+                    found[pair] = (verdict.score, list(verdict.matched_fields), verdict.rule)
+    return found, len(judged)
+
+
 def _split(ids: list[int], features: dict[int, Features], cap: int) -> list[list[int]]:
-    """A giant block split by the full name, then by name + city (see the module docstring)."""
+    """A giant block split by the name's keys, then with the city too (see the module docstring)."""
     groups = [ids]
     for level in (1, 2):
         next_groups = []
@@ -133,8 +140,11 @@ def _split(ids: list[int], features: dict[int, Features], cap: int) -> list[list
                 continue
             parts: dict[str, list[int]] = defaultdict(list)
             for pk in group:
-                parts[sub_key(features[pk], level)].append(pk)
-            next_groups += [p for p in parts.values() if len(p) > 1]
+                for key in sub_keys(features[pk], level):
+                    parts[key].append(pk)
+            # A name's keys often gather the same records (张伟 under zhangwei and zhang|w): once.
+            unique = {tuple(sorted(p)): p for p in parts.values() if len(p) > 1}
+            next_groups += unique.values()
         groups = next_groups
     return groups
 

@@ -109,6 +109,8 @@ def test_giant_blocks_are_split_then_skipped():
         records[pk].id = pk
     _found, stats = compare_blocks({"n:wan": list(records)}, records, PERSON, cap=10)
     assert stats["split_blocks"] == 1
-    # 40 王伟 split by city into two groups of 20, still above the cap: skipped and reported
-    assert stats["skipped_blocks"] == 2 and stats["skipped_records"] == 40
+    # 40 王伟 (wangwei, wang|w …: one group), and 40 "Wang Xiao<n>" sharing the initials key
+    # wang|x, each split by city into two groups of 20, still above the cap: skipped and reported
+    assert stats["skipped_blocks"] == 4 and stats["skipped_records"] == 80
     assert stats["skipped_keys"] == ["n:wan"]
+
