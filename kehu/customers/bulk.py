@@ -190,7 +190,16 @@ def new_records(model: type[models.Model], values: list[dict[str, Any]], stamps:
 
 def owners_by_points(workspace_id: int, kind: str, values: Iterable[str], owner: str) -> dict[str, int]:
     """``{value: record id}`` of the records (``owner`` is ``contact_id`` or ``account_id``) having one
-    of ``values`` as a phone or email (``kind``); the oldest phone/email row wins a shared value.
+    of ``values`` as a phone or email (``kind``); the oldest phone/email row wins a shared value."""
+    found: dict[str, int] = {}
+    for value, pk in point_owners(workspace_id, kind, values, owner):
+        found.setdefault(value, pk)
+    return found
+
+
+def point_owners(workspace_id: int, kind: str, values: Iterable[str], owner: str) -> list[tuple[str, int]]:
+    """Every (value, record id) of the records (``owner`` is ``contact_id`` or ``account_id``) having
+    one of ``values`` as a phone or email (``kind``), oldest phone/email row first.
 
     On PostgreSQL each value is one probe of the ``(workspace, kind, value)`` btree. The obvious
     ``value IN (…1,000 values…)`` is planned on the trigram GIN index of the search (it supports
@@ -202,24 +211,20 @@ def owners_by_points(workspace_id: int, kind: str, values: Iterable[str], owner:
 
     wanted = sorted(set(values))
     if not wanted:
-        return {}
+        return []
     if owner not in ("contact_id", "account_id"):
         raise ValueError(owner)
     kind = str(kind)  # a Kind member is dumped by name, not value, by psycopg
     db = router.db_for_read(ContactPoint)
     connection = connections[db]
-    found: dict[str, int] = {}
     if connection.vendor != "postgresql":
-        rows = (
+        return list(
             ContactPoint.objects.filter(
                 workspace_id=workspace_id, kind=kind, value__in=wanted, **{f"{owner}__isnull": False}
             )
             .order_by("id")
             .values_list("value", owner)
         )
-        for value, pk in rows:
-            found.setdefault(value, pk)
-        return found
     table = ContactPoint._meta.db_table
     # LATERAL … OFFSET 0 keeps one index probe per value (no hash join over the workspace's rows).
     sql = f"""
@@ -233,9 +238,7 @@ def owners_by_points(workspace_id: int, kind: str, values: Iterable[str], owner:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [wanted, workspace_id, kind])
-        for value, pk in cursor.fetchall():
-            found.setdefault(value, pk)
-    return found
+        return cursor.fetchall()
 
 
 def refresh_statistics(*tables: type[models.Model]) -> None:

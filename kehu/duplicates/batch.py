@@ -70,7 +70,9 @@ def _in_range(rows: list[tuple], prefix: str) -> list[tuple]:
     return rows[lo:hi]
 
 
-def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rules) -> list[set[int]]:
+def _candidates(
+    workspace, spec: TypeSpec, features: list[Features], raws: list[dict], rules
+) -> list[set[int]]:
     base = spec.model.objects.all()
     found: list[set[int]] = [set() for _ in features]
 
@@ -86,13 +88,10 @@ def _candidates(spec: TypeSpec, features: list[Features], raws: list[dict], rule
         column = spec.columns[feature]
         index = _by_value(base.filter(**{column + "__in": wanted}).values_list("pk", column))
         if spec.points:
-            from kehu.customers.models import ContactPoint
+            from kehu.customers.bulk import point_owners
 
-            owner = spec.points + "_id"
-            pairs = ContactPoint.objects.filter(
-                kind=feature, value__in=wanted, **{owner + "__isnull": False}
-            ).values_list(owner, "value")
-            for value, ids in _by_value(pairs).items():
+            pairs = point_owners(workspace.pk, feature, wanted, spec.points + "_id")
+            for value, ids in _by_value((pk, value) for value, pk in pairs).items():
                 index.setdefault(value, set()).update(ids)
         for i, f in enumerate(features):
             for value in getattr(f, attr):
@@ -184,7 +183,7 @@ def find_duplicates_many(
         for v in items
     ]
     raws = [raw_values(values) for values in items]
-    candidates = _candidates(spec, features, raws, rules)
+    candidates = _candidates(workspace, spec, features, raws, rules)
     every = set().union(*candidates)
     if not every:
         return [[] for _ in items]
