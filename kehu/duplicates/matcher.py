@@ -200,7 +200,7 @@ def _orders(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]]
 
 
-@lru_cache(maxsize=1 << 20)  # names repeat (王伟, 李娜 …): a scan or an import compares the same pairs often
+@lru_cache(maxsize=1 << 17)  # names repeat (王伟, 李娜 …): a scan or an import compares the same pairs often
 def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """0..1: the best of the names as written and with first and last name swapped."""
     if not a or not b:
@@ -224,7 +224,7 @@ def name_similarity(a: Features, b: Features) -> float | None:
     return max(token_similarity(x, y) for x in a.names for y in b.names)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def text_similarity(a: str, b: str) -> float:
     """Ratio of two normalised strings; one inside the other (4+ characters) counts as 0.9."""
     if not a or not b:
@@ -302,7 +302,7 @@ class Verdict:
 # Fuzzy verdicts by (rule, signature, signature): in the blocks of common names (王伟 at one company)
 # the same comparison comes back for many pairs of records. Bounded.
 _VERDICTS: dict[tuple, "Verdict | None"] = {}
-_VERDICTS_MAX = 1 << 19
+_VERDICTS_MAX = 1 << 17
 
 
 def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
