@@ -9,12 +9,10 @@ must allow. Colours are CSS classes (``series-0`` … ``series-7``), never inlin
 import math
 from dataclasses import dataclass
 
-from kehu.forecast.charts import WIDTH, Chart, LineChart, Treemap, _n, bars, treemap
+from kehu.forecast.charts import SERIES, WIDTH, Chart, LineChart, Treemap, _n, bars, treemap
 from kehu.forecast.charts import line_chart as lines_geometry
 
 from .engine import Result
-
-SERIES = 8
 
 
 def _text(value) -> str:
