@@ -29,6 +29,7 @@ from .finder import (
     prefix_end,
     raw_values,
     similar_names,
+    stem_keys,
     stem_lookups,
 )
 from .matcher import Features, build_features
@@ -49,17 +50,11 @@ def _by_value(pairs) -> dict[Any, set[int]]:
 def _ranges(base, ranges: list[tuple[str, str]], extra: tuple[str, ...] = ()) -> list[tuple]:
     """Rows (pinyin, pk, *extra) whose pinyin falls in any of ``ranges`` (a few ORed queries)."""
     rows: list[tuple] = []
-    unique: list[list] = []  # [lo, hi, how many ranges it holds]
-    for lo, hi in sorted(set(ranges)):  # overlapping ranges merged (wang… holds wangwe…)
-        if unique and lo <= unique[-1][1]:
-            unique[-1][1] = max(unique[-1][1], hi)
-            unique[-1][2] += 1
-        else:
-            unique.append([lo, hi, 1])
+    unique = sorted(set(ranges))
     for start in range(0, len(unique), RANGES_PER_QUERY):
         chunk = unique[start : start + RANGES_PER_QUERY]
-        condition = reduce(or_, (Q(name_pinyin__gte=lo, name_pinyin__lt=hi) for lo, hi, _n in chunk))
-        limit = MAX_CANDIDATES * sum(n for _lo, _hi, n in chunk)
+        condition = reduce(or_, (Q(name_pinyin__gte=lo, name_pinyin__lt=hi) for lo, hi in chunk))
+        limit = MAX_CANDIDATES * len(chunk)
         rows += base.filter(condition).values_list("name_pinyin", "pk", *extra)[:limit]
     rows.sort()
     return rows
@@ -122,12 +117,9 @@ def _candidates(
                     by_stem.setdefault(row[0][:-1], []).append(row)
         for i, items in enumerate(pinyins):
             for p in items:
-                near = {
-                    r[1]: r
-                    for index in (by_pinyin, by_stem)
-                    for key in (p, p[:-1])
-                    for r in index.get(key, ())
-                }
+                stems, shorter = stem_keys(p)
+                near = {r[1]: r for key in stems for r in by_stem.get(key, ())}
+                near.update((r[1], r) for r in by_pinyin.get(shorter, ()))
                 add_named(i, near.values())
     prefixes = [name_prefixes(f) for f in features]
     long_ranges = [(p, prefix_end(p)) for items in prefixes for p, _short in items if spec.organisation]

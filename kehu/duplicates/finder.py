@@ -92,8 +92,17 @@ def stem_lookups(pinyins: list[str]) -> list[Q]:
     common name, wangwe…, it held every longer name too and grew with the table.)"""
     if not pinyins:
         return []
-    stems = sorted({p for pinyin in pinyins for p in (pinyin, pinyin[:-1])})
-    return [Q(pinyin_stem__in=stems), Q(name_pinyin__in=sorted({p[:-1] for p in pinyins}))]
+    keys = [stem_keys(p) for p in pinyins]
+    return [
+        Q(pinyin_stem__in=sorted({s for stems, _name in keys for s in stems})),
+        Q(name_pinyin__in=sorted({name for _stems, name in keys})),
+    ]
+
+
+def stem_keys(pinyin: str) -> tuple[tuple[str, str], str]:
+    """What ``stem_lookups`` compares for one name: (the stems a near name may have, the pinyin a
+    name one letter shorter has)."""
+    return (pinyin, pinyin[:-1]), pinyin[:-1]
 
 
 def name_floor(rules: list[Rule]) -> float:

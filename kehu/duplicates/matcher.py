@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -87,17 +87,12 @@ class Features:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     custom: dict[str, str] = field(default_factory=dict)
-    _signature: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
+    @cached_property
     def signature(self) -> tuple:
         """Everything but the emails and phones: two records with equal signatures get the same
         verdict from any rule that does not compare emails or phones. (Taken once the features are
         complete: the matcher never changes them afterwards.)"""
-        if self._signature is None:
-            self._signature = self._make_signature()
-        return self._signature
-
-    def _make_signature(self) -> tuple:
         return (
             tuple(self.names),
             self.organisation,
@@ -312,7 +307,7 @@ def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
         return Verdict(100, matched, rule.name, rule.action) if matched else None
     if rule.by_contact_points:
         return _fuzzy_verdict(rule, a, b)
-    key = (rule, a.signature(), b.signature())
+    key = (rule, a.signature, b.signature)
     try:
         return _VERDICTS[key]
     except KeyError:
