@@ -1059,9 +1059,10 @@ def reorder_rules(actor: Actor, ids: list[int]) -> list[RoutingRule]:
     require_manager(actor)
     rules = {r.pk: r for r in RoutingRule.objects.select_for_update().order_by("position", "id")}
     wanted = list(dict.fromkeys(ids))
-    if set(wanted) - set(rules):
+    chosen = set(wanted)
+    if chosen - rules.keys():
         raise NotFound()
-    order = wanted + [pk for pk in rules if pk not in set(wanted)]
+    order = wanted + [pk for pk in rules if pk not in chosen]
     for position, pk in enumerate(order):
         if rules[pk].position != position:
             update_record(actor, rules[pk], {"position": position})
