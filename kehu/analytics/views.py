@@ -53,7 +53,7 @@ def overview(request):
     segments = [s for s in grid["segments"]]
     for s in segments:
         s["url"] = _account_list("rfm_segment", s["segment"])
-    chart = charts.bars([(s["label"], s["count"], str(s["count"])) for s in segments])
+    chart = charts.treemap([((s["label"],), s["count"], str(s["count"])) for s in segments])
     period = request.GET.get("period") if request.GET.get("period") in ("month", "quarter") else "month"
     today = timezone.localdate()
     start = months_before(today, 23 if period == "quarter" else 11).replace(day=1)

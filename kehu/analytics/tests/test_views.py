@@ -4,6 +4,7 @@ stage form, the account list's lifecycle / grade / RFM segment filters and colum
 from datetime import date
 
 import pytest
+from django.utils.html import escape
 
 from kehu.analytics import engine
 from kehu.analytics.models import AnalyticsRun
@@ -36,6 +37,13 @@ def test_overview_page(tenant, scored):
     ):
         assert part in html
     assert "/accounts/?f=" in html
+    # The segments as a treemap: one cell per segment that has customers, its count in the tooltip.
+    segments = page.context["segments"]
+    assert 'class="chart report-treemap"' in html
+    assert html.count('class="treemap-cell ') == sum(1 for s in segments if s["count"])
+    for s in segments:
+        if s["count"]:
+            assert f"<title>{escape(s['label'])}: {s['count']} (" in html
     assert tenant.web_client("service").get("/analytics/").status_code == 404
 
 
