@@ -5,10 +5,12 @@ display without joins); every phone and email, typed, lives in ``ContactPoint``,
 services keep in step with those columns. Chinese names carry their pinyin for search and sorting.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_scopes import ScopedManager
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
 
@@ -107,6 +109,54 @@ class Account(OwnedRecord):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccountRollup(models.Model):
+    """Accounts counted per (owner, team, grade, lifecycle stage, kind, size, status): what reports
+    read instead of a million accounts when a report's groups and filters fit (``kehu.reports.rollups``).
+
+    Kept by database triggers on ``customers_account`` (migration ``0015``; PostgreSQL: one grouped
+    upsert per statement from its transition tables), so every write path — services,
+    ``QuerySet.update``, the analytics engine's raw SQL, imports, deletes — keeps it exact in the same
+    transaction. ``owner``/``team`` carry the accounts' values (no constraint: a row may outlive a
+    deleted user with a count of 0) so the record scope filter applies unchanged. Rows reaching 0
+    are kept; readers skip them. Derived data: not exported (the import's inserts rebuild it).
+    """
+
+    # No single-column indexes: the unique key (workspace, …) serves every read and the cascade.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "workspaces.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    grade = models.CharField(max_length=30, blank=True)
+    lifecycle_stage = models.CharField(max_length=20, choices=Account.Lifecycle.choices, blank=True)
+    kind = models.CharField(max_length=20, choices=Account.Kind.choices)
+    size = models.CharField(max_length=10, choices=Account.Size.choices, blank=True)
+    status = models.CharField(max_length=20, choices=Account.Status.choices)
+    account_count = models.BigIntegerField(default=0)
+
+    objects = ScopedManager(workspace="workspace")
+
+    # The unique key (every column above but the count; NULLs as 0) is an expression index made by
+    # the migration; it starts with (workspace, owner) for a rep's own-scope reads.
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}/{self.grade}/{self.lifecycle_stage}: {self.account_count}"
 
 
 class Contact(OwnedRecord):

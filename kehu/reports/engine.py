@@ -30,6 +30,7 @@ from kehu.listviews.filters import compile_filters, empty_spec
 from kehu.listviews.registry import ListConfig, config_for
 from kehu.workspaces.access import Actor
 
+from . import rollups
 from .fields import BUCKETS, ReportField, report_fields
 
 AGGREGATES = {
@@ -396,7 +397,9 @@ def _cached_rows(workspace_id: int, queryset, compute, extra=()):
     data version. Returns (value, computed_at); computed_at is None when nothing could be cached.
     """
     sql, params = queryset.query.sql_with_params()
-    version = data_version(workspace_id, _tables_in(sql))
+    # A rollup changes in the same statement as its records: the records' log stands for it.
+    bases = rollups.base_tables()
+    version = data_version(workspace_id, {bases.get(t, t) for t in _tables_in(sql)})
     if version is None:
         return compute(), None
     digest = hashlib.sha256(repr((sql, params, extra, version)).encode()).hexdigest()
@@ -417,23 +420,35 @@ def run(
     start: date | None = None,
     end: date | None = None,
     cached: bool = False,
+    use_rollups: bool = True,
 ) -> Result:
     """The report's rows (``definition`` already cleaned); ``start``/``end`` limit its date field.
 
     ``cached`` (dashboard tiles): reuse the rows of the same query while the tables it reads are
-    unchanged (``_cached_rows``) — exact, not a time-to-live."""
+    unchanged (``_cached_rows``) — exact, not a time-to-live. A report a rollup answers exactly
+    reads the rollup (``rollups.plan``) unless ``use_rollups`` is False (tests compare both)."""
     config = config_for(object_type)
     fields = report_fields(actor, object_type)
     tz = workspace_tz(actor.workspace)
     queryset = config.queryset(actor, "").order_by()
     condition = compile_filters(actor, config, definition.get("filters"))
-    if condition:
-        queryset = queryset.filter(condition)
     date_field = fields.get(definition.get("date_field") or "")
-    if date_field is not None and (start or end):
+    dims = [(fields[g["field"]], g.get("bucket", "")) for g in definition.get("group_by", [])]
+    aggregates = definition.get("aggregates") or [{"fn": "count"}]
+    measures = {f"a{j}": _aggregate_expression(a, fields) for j, a in enumerate(aggregates)}
+    ranged = date_field is not None and bool(start or end)
+    planned = None
+    if use_rollups:
+        planned = rollups.plan(
+            actor, object_type, config, queryset, condition, dims, aggregates, date_field, ranged
+        )
+    if planned is not None:
+        queryset, measures = planned
+    elif condition:
+        queryset = queryset.filter(condition)
+    if ranged:
         queryset = date_range_filter(queryset, date_field, start, end, tz)
 
-    dims = [(fields[g["field"]], g.get("bucket", "")) for g in definition.get("group_by", [])]
     groups, names = {}, []
     for i, (f, bucket) in enumerate(dims):
         groups[f"g{i}"] = _group_expression(f, bucket, tz)
@@ -441,8 +456,6 @@ def run(
         if f.label_path and not bucket:
             groups[f"g{i}_name"] = F(f.label_path)
             names.append(f"g{i}_name")
-    aggregates = definition.get("aggregates") or [{"fn": "count"}]
-    measures = {f"a{j}": _aggregate_expression(a, fields) for j, a in enumerate(aggregates)}
     limit = int(definition.get("limit") or DEFAULT_LIMIT)
     sort = definition.get("sort") or ("group" if any(b for _f, b in dims) else "value_desc")
 
