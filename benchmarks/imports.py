@@ -52,6 +52,32 @@ def database_cpu(connection) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def reset_statements(connection) -> bool:
+    """Clear pg_stat_statements (when the server loads it) so the run's statements can be listed."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        if not cursor.fetchone()[0]:
+            print("pg_stat_statements is not installed: no statement list")
+            return False
+        cursor.execute("SELECT pg_stat_statements_reset()")
+    return True
+
+
+def print_statements(connection, n: int, rows: int) -> None:
+    """The statements that took the most backend time during the run, with their time per row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT total_exec_time, calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 110)"
+            " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT %s",
+            [n],
+        )
+        print("backend time by statement (ms total · calls · µs per file row):")
+        for total, calls, query in cursor.fetchall():
+            print(f"  {total:10.0f} {calls:7d} {1000 * total / rows:8.1f}  {query}")
+
+
 def phone(rng: random.Random, n: int) -> str:
     digits = f"13{n % 10}{n:08d}"[-11:]
     style = n % 4
@@ -109,6 +135,14 @@ def main() -> None:
     )
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the run into PATH (slows it ~2x)")
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N statements of most backend time (needs pg_stat_statements loaded)",
+    )
     args = parser.parse_args()
 
     import django
@@ -165,11 +199,24 @@ def main() -> None:
                     flush=True,
                 )
 
+        statements = args.statements and reset_statements(connection)
+        load_before = os.getloadavg()
         backend = database_cpu(connection)
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         wall, cpu = time.perf_counter(), time.process_time()
         job = services.run(actor, job.pk, progress=progress)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         backend = database_cpu(connection) - backend if backend is not None else None
+        if statements:
+            print_statements(connection, args.statements, args.rows)
     result = {
         "database": connection.vendor,
         "rows": args.rows,
@@ -188,7 +235,9 @@ def main() -> None:
         "process_cpu_seconds": round(cpu, 1),
         "database_backend_cpu_seconds": round(backend, 1) if backend is not None else None,
         "cpu_rows_per_second": round(args.rows / (cpu + (backend or 0))),
+        "load_average_before": load_before,
         "load_average": os.getloadavg(),
+        "profiled": bool(args.profile),
         "cpus": os.cpu_count(),
         "at": stamp,
         "message": job.message,

@@ -25,9 +25,12 @@ from django.utils.translation import gettext as _
 from kehu.audit.models import AuditEntry
 from kehu.audit.services import (
     EMPTY_VALUES,
+    MASK,
     create_record,
     delete_record,
     diff,
+    is_secret,
+    json_ready,
     record,
     snapshot,
     update_record,
@@ -1024,10 +1027,16 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
     key_prefix = actor.api_key.prefix if actor.api_key else ""
     actor_label = str(user.email)
     entries = []
+    audited = _audited_fields(model)
     for r, (_cleaned, _points, names_, _relations, address_items, listed) in zip(
         records, prepared, strict=True
     ):
-        changes = diff({}, {k: v for k, v in snapshot(r).items() if v not in EMPTY_VALUES})
+        # = diff({}, <snapshot without empty values>), without snapshot's per-field checks per record
+        changes = {}
+        for name, attname, secret in audited:
+            value = json_ready(getattr(r, attname))
+            if value not in EMPTY_VALUES:
+                changes[name] = [MASK, MASK] if secret else [None, value]
         if address_items and listed:
             changes["addresses"] = [[], _address_lines(address_items)]
         if names_:
@@ -1062,6 +1071,13 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
         ),
     ).insert(entries)
     return records
+
+
+@functools.cache
+def _audited_fields(model) -> tuple[tuple[str, str, bool], ...]:
+    """(name, attname, secret) of the fields ``snapshot`` keeps for ``model``, in ``diff``'s order."""
+    names = sorted(snapshot(model()))  # which fields it keeps depends on the model only
+    return tuple((n, model._meta.get_field(n).attname, is_secret(n)) for n in names)
 
 
 _collector_lock = threading.Lock()

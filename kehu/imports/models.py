@@ -5,6 +5,7 @@ transaction as the batch, so a killed worker leaves no half batch and a resumed 
 exactly after it.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,27 @@ class ImportJob(WorkspaceModel):
         return self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.UNDOING)
 
 
+def _unindexed_user(verbose_name):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=verbose_name,
+    )
+
+
+def _set_users_indexes(prefix: str) -> list[models.Index]:
+    """Partial indexes of the stamps' users (a deleted user's rows are found by them): empty while
+    the rows leave them NULL, so a row written costs no entry in them."""
+    return [
+        models.Index(fields=[name], name=f"{prefix}_{name}", condition=models.Q(**{f"{name}__isnull": False}))
+        for name in ("created_by", "updated_by")
+    ]
+
+
 class ImportedRecord(WorkspaceModel):
     """Lineage: a record an import created or updated, from which source row; undo's basis.
 
@@ -94,7 +116,19 @@ class ImportedRecord(WorkspaceModel):
         CREATED = "created", _("Created")
         UPDATED = "updated", _("Updated")
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    # One row per imported record: every index is paid for on each of them. The workspace and the
+    # job are reached through the two composite indexes (which lead with them); the stamps' users
+    # are never set (the job has its creator), so their indexes hold only the rows that have one.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("workspace"),
+    )
+    created_by = _unindexed_user(_("created by"))
+    updated_by = _unindexed_user(_("updated by"))
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)
     object_type = models.CharField(max_length=60)
     object_id = models.BigIntegerField()
     row = models.PositiveBigIntegerField()
@@ -103,8 +137,9 @@ class ImportedRecord(WorkspaceModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["workspace", "job", "row"], name="imported_ws_job_row"),
+            models.Index(fields=["job", "row"], name="imported_job_row"),
             models.Index(fields=["workspace", "object_type", "object_id"], name="imported_ws_record"),
+            *_set_users_indexes("imported"),
         ]
 
 
@@ -116,6 +151,8 @@ class ImportIssue(WorkspaceModel):
         CORRECTED = "corrected", _("Corrected")
         WARNING = "warning", _("Warning")
 
+    created_by = _unindexed_user(_("created by"))  # never set: see ImportedRecord
+    updated_by = _unindexed_user(_("updated by"))
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     row = models.PositiveBigIntegerField()
     column = models.CharField(max_length=200, blank=True)
@@ -125,7 +162,10 @@ class ImportIssue(WorkspaceModel):
     reason = models.CharField(max_length=500)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "job", "row"], name="importissue_ws_job_row")]
+        indexes = [
+            models.Index(fields=["workspace", "job", "row"], name="importissue_ws_job_row"),
+            *_set_users_indexes("importissue"),
+        ]
 
 
 class MappingTemplate(WorkspaceModel):
