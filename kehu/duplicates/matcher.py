@@ -300,12 +300,13 @@ _VERDICTS: dict[tuple, "Verdict | None"] = {}
 _VERDICTS_MAX = 1 << 17
 
 
-def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
-    """The rule's verdict on a pair, or None when it does not fire."""
+def apply_rule(rule: Rule, a: Features, b: Features, cached: bool = True) -> Verdict | None:
+    """The rule's verdict on a pair, or None when it does not fire. ``cached``: look fuzzy
+    verdicts up by signatures (the scan keeps its own cache of them)."""
     if rule.kind == "exact":
         matched = tuple(f for f, *_ in rule.fields if similarity(f, a, b) == 1.0)
         return Verdict(100, matched, rule.name, rule.action) if matched else None
-    if rule.by_contact_points:
+    if rule.by_contact_points or not cached:
         return _fuzzy_verdict(rule, a, b)
     key = (rule, a.signature, b.signature)
     try:
@@ -318,7 +319,34 @@ def apply_rule(rule: Rule, a: Features, b: Features) -> Verdict | None:
     return verdict
 
 
+def present(feature: str, f: Features) -> bool:
+    """Whether ``similarity`` has something to compare on this side (it is None when either lacks it)."""
+    if feature == "name":
+        return bool(f.names)
+    if feature == "email":
+        return bool(f.emails)
+    if feature == "phone":
+        return bool(f.phones)
+    if feature.startswith("custom."):
+        return bool(f.custom.get(feature.removeprefix("custom.")))
+    return bool(getattr(f, feature, ""))
+
+
 def _fuzzy_verdict(rule: Rule, a: Features, b: Features) -> Verdict | None:
+    # The best score the pair could reach (every field it has on both sides equal) first: a rule
+    # that cannot reach its threshold with what the records have (a name and nothing else) is
+    # refused without computing a similarity.
+    ceiling = weights = 0.0
+    for feature, weight, _minimum, required in rule.fields:
+        if present(feature, a) and present(feature, b):
+            ceiling += weight
+        elif required:
+            return None
+        else:
+            ceiling += weight * MISSING
+        weights += weight
+    if not weights or round(100 * ceiling / weights) < rule.threshold:
+        return None
     total = weights = 0.0
     matched: list[str] = []
     for feature, weight, minimum, required in rule.fields:
@@ -339,11 +367,11 @@ def _fuzzy_verdict(rule: Rule, a: Features, b: Features) -> Verdict | None:
     return Verdict(score, tuple(matched), rule.name, rule.action) if score >= rule.threshold else None
 
 
-def judge(rules: Iterable[Rule], a: Features, b: Features) -> Verdict | None:
+def judge(rules: Iterable[Rule], a: Features, b: Features, cached: bool = True) -> Verdict | None:
     """The strongest verdict of the rules (a blocking one wins a tie); None when no rule fires."""
     best: Verdict | None = None
     for rule in rules:
-        verdict = apply_rule(rule, a, b)
+        verdict = apply_rule(rule, a, b, cached)
         if verdict is None:
             continue
         if best is None or (verdict.score, verdict.action == "block") > (best.score, best.action == "block"):
@@ -382,20 +410,26 @@ def blocking_keys(f: Features) -> set[str]:
     return keys
 
 
-def sub_keys(f: Features, level: int) -> set[str]:
+def sub_keys(f: Features, level: int) -> frozenset[str]:
     """Finer keys for a block too big to compare pairwise; a record is in one group per key, so the
     forms of one name still meet: per name order, the joined name (张伟 = "Wei Zhang" = zhangwei)
     and the first token with the initials of the rest ("Zhang YY." = 张宇雨 = zhang|yy);
     level 2 adds the city."""
+    keys = _name_sub_keys(tuple(f.names), f.organisation)
+    return keys if level == 1 else frozenset(f"{key}|{f.city}" for key in keys)
+
+
+@lru_cache(maxsize=1 << 16)  # a scan asks for the keys of every record of a giant block (common names)
+def _name_sub_keys(names: tuple[tuple[str, ...], ...], organisation: bool) -> frozenset[str]:
     keys = set()
-    for tokens in f.names:
-        for order in [tokens] if f.organisation else _orders(tokens):
+    for tokens in names:
+        for order in [tokens] if organisation else _orders(tokens):
             keys.add("".join(order))
             if len(order) > 1:
                 keys.add(order[0] + "|" + "".join(_initials(t) for t in order[1:]))
     if not keys:
         keys.add("")
-    return keys if level == 1 else {f"{key}|{f.city}" for key in keys}
+    return frozenset(keys)
 
 
 def _initials(token: str) -> str:

@@ -93,13 +93,11 @@ def test_blocking_keys_and_no_comparison_across_blocks():
     }
     for pk, f in records.items():
         f.id = pk
-    compared = []
     # 3 is in a block of its own: never compared with 1 or 2, though it is the same person
-    found, stats = compare_blocks(
-        {"x": [1, 2], "y": [3]}, records, PERSON, on_compare=lambda a, b: compared.append((a, b))
-    )
-    assert compared == [(1, 2)] and list(found) == [(1, 2)]
-    assert stats["comparisons"] == 1
+    for grouped in (True, False):
+        found, stats = compare_blocks({"x": [1, 2], "y": [3]}, records, PERSON, grouped=grouped)
+        assert list(found) == [(1, 2)]
+        assert stats["comparisons"] == stats["pairs_covered"] == 1
 
 
 def test_giant_blocks_are_split_then_skipped():
@@ -114,3 +112,17 @@ def test_giant_blocks_are_split_then_skipped():
     assert stats["skipped_blocks"] == 4 and stats["skipped_records"] == 80
     assert stats["skipped_keys"] == ["n:wan"]
 
+
+def test_skipped_records_are_those_never_compared():
+    """Records whose every group was over the cap, not memberships of skipped groups."""
+    records = {}
+    for pk in range(1, 31):  # 30 namesakes in one city: over the cap at every level
+        records[pk] = person(name="王伟", city="上海", phone=f"1390013{pk:04d}")
+    records[31] = person(name="王伟", city="上海", phone="13900130001")  # shares 1's phone
+    for pk, f in records.items():
+        f.id = pk
+    blocks = {"n:wan": list(range(1, 32)), "p:+8613900130001": [1, 31]}
+    found, stats = compare_blocks(blocks, records, PERSON, cap=10)
+    assert stats["skipped_blocks"] == 1 and list(found) == [(1, 31)]
+    # 1 and 31 met in the phone block; the other 29 were compared with nobody
+    assert stats["skipped_records"] == 29
