@@ -119,6 +119,8 @@ def run(args) -> None:
     from kehu.workspaces.services import actor_for
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # --no-rollups: every tile reads the records (the session-6 engine), for a before/after.
+    settings.REPORTS_ROLLUPS = not args.no_rollups
     # Pages render {% static %} without a collectstatic manifest (as the tests do).
     settings.STORAGES = {
         **settings.STORAGES,
@@ -130,7 +132,10 @@ def run(args) -> None:
     owner = next(m.user for m in members if m.role.key == "owner")
     rep = next(m.user for m in members if m.role.key == "sales")
     load = os.getloadavg()
-    print(f"Database: {connection.vendor}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"Database: {connection.vendor}; rollups {'off' if args.no_rollups else 'on'}; "
+        f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     with scope(workspace=workspace):
         from kehu.commerce.models import Order
         from kehu.customers.models import Account
@@ -203,6 +208,7 @@ def main() -> None:
     r.add_argument("--start", default="2025-07-01")
     r.add_argument("--end", default="2026-06-30")
     r.add_argument("--analytics", action="store_true", help="Run the analytics full recompute for the scores")
+    r.add_argument("--no-rollups", action="store_true", help="Read the records, not the rollups (before)")
     args = parser.parse_args()
     {"run": run}[args.command](args)
 
