@@ -5,15 +5,14 @@ rounded half up. Each order keeps the exchange rate of its order date and its to
 the workspace's base currency, so revenue figures are one ``SUM`` without joins or conversions.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django_scopes import ScopedManager
 
 from kehu.core.models import OwnedRecord, WorkspaceModel
+from kehu.customers.models import OwnedRollup
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 PRICE = {"max_digits": 18, "decimal_places": 4}
@@ -154,41 +153,19 @@ class Order(OwnedRecord):
         return self.total_amount - self.total_cost
 
 
-class OrderRollup(models.Model):
+class OrderRollup(OwnedRollup):
     """Orders counted and summed per (day, status, currency, owner, team): what reports read instead of
     millions of orders when a report's groups, filters and values fit (``kehu.reports.rollups``).
 
     Kept by database triggers on ``commerce_order`` (migration ``0006``; PostgreSQL: one grouped upsert
     per statement from its transition tables), so every write path — services, ``QuerySet.update``,
-    raw SQL, imports, deletes — keeps it exact in the same transaction. ``owner``/``team`` carry the
-    orders' values (no constraint: a row may outlive a deleted user with a count of 0) so the record
-    scope filter of the orders applies unchanged. Rows reaching 0 are kept; readers skip them.
-    Derived data: not exported (the import's inserts rebuild it).
+    raw SQL, imports, deletes — keeps it exact in the same transaction. Rows reaching 0 are kept;
+    readers skip them. Derived data: not exported (the import's inserts rebuild it).
     """
 
-    # No single-column indexes: the unique key (workspace, …) serves every read and the cascade.
-    workspace = models.ForeignKey(
-        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
     order_date = models.DateField()
     status = models.CharField(max_length=20, choices=Order.Status.choices)
     currency = models.CharField(max_length=3)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    team = models.ForeignKey(
-        "workspaces.Team",
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
     order_count = models.BigIntegerField(default=0)
     total_amount = models.DecimalField(max_digits=24, decimal_places=2, default=0, help_text="Σ total_amount")
     total_cost = models.DecimalField(max_digits=24, decimal_places=2, default=0, help_text="Σ total_cost")
@@ -199,8 +176,6 @@ class OrderRollup(models.Model):
     base_total_cost = models.DecimalField(
         max_digits=24, decimal_places=2, default=0, help_text="Σ base_total_cost"
     )
-
-    objects = ScopedManager(workspace="workspace")
 
     # The unique key (workspace, order_date, status, currency, owner, team; NULLs as 0) is an
     # expression index made by the migration; it also serves date-range reads.

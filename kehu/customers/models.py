@@ -111,17 +111,10 @@ class Account(OwnedRecord):
         return self.name
 
 
-class AccountRollup(models.Model):
-    """Accounts counted per (owner, team, grade, lifecycle stage, kind, size, status): what reports
-    read instead of a million accounts when a report's groups and filters fit (``kehu.reports.rollups``).
-
-    Kept by database triggers on ``customers_account`` (migration ``0015``; PostgreSQL: one grouped
-    upsert per statement from its transition tables), so every write path — services,
-    ``QuerySet.update``, the analytics engine's raw SQL, imports, deletes — keeps it exact in the same
-    transaction. ``owner``/``team`` carry the accounts' values (no constraint: a row may outlive a
-    deleted user with a count of 0) so the record scope filter applies unchanged. Rows reaching 0
-    are kept; readers skip them. Derived data: not exported (the import's inserts rebuild it).
-    """
+class OwnedRollup(models.Model):
+    """Base of the reports' rollups (this one and ``commerce.OrderRollup``): pre-grouped counts of
+    owned records kept by triggers. ``owner``/``team`` carry the records' values (no constraint: a
+    row may outlive a deleted user with a count of 0), so the records' scope filter applies as is."""
 
     # No single-column indexes: the unique key (workspace, …) serves every read and the cascade.
     workspace = models.ForeignKey(
@@ -143,14 +136,29 @@ class AccountRollup(models.Model):
         db_index=False,
         related_name="+",
     )
+    objects = ScopedManager(workspace="workspace")
+
+    class Meta:
+        abstract = True
+
+
+class AccountRollup(OwnedRollup):
+    """Accounts counted per (owner, team, grade, lifecycle stage, kind, size, status): what reports
+    read instead of a million accounts when a report's groups and filters fit (``kehu.reports.rollups``).
+
+    Kept by database triggers on ``customers_account`` (migration ``0015``; PostgreSQL: one grouped
+    upsert per statement from its transition tables), so every write path — services,
+    ``QuerySet.update``, the analytics engine's raw SQL, imports, deletes — keeps it exact in the same
+    transaction. Rows reaching 0 are kept; readers skip them. Derived data: not exported (the
+    import's inserts rebuild it).
+    """
+
     grade = models.CharField(max_length=30, blank=True)
     lifecycle_stage = models.CharField(max_length=20, choices=Account.Lifecycle.choices, blank=True)
     kind = models.CharField(max_length=20, choices=Account.Kind.choices)
     size = models.CharField(max_length=10, choices=Account.Size.choices, blank=True)
     status = models.CharField(max_length=20, choices=Account.Status.choices)
     account_count = models.BigIntegerField(default=0)
-
-    objects = ScopedManager(workspace="workspace")
 
     # The unique key (every column above but the count; NULLs as 0) is an expression index made by
     # the migration; it starts with (workspace, owner) for a rep's own-scope reads.
