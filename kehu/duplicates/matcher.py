@@ -103,15 +103,51 @@ class Features:
         )
 
 
-def names_of(name: Any, name_en: Any, organisation: bool) -> list[tuple[str, ...]]:
+HAN_ONLY = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+@lru_cache(maxsize=8192)
+def _readings(char: str) -> frozenset[str]:
+    from pypinyin import Style, pinyin
+
+    return frozenset(r.lower() for r in pinyin(char, style=Style.NORMAL, heteronym=True, errors="default")[0])
+
+
+def stored_name_tokens(name: str, stored_pinyin: str) -> tuple[str, ...] | None:
+    """``name_tokens`` of a name of Chinese characters only, read from its stored pinyin (the
+    customers services keep ``name_pinyin`` = the joined pinyin): the one way to cut it into a
+    reading of each character. None when there is no such cut or more than one (then the name
+    is converted again) — so the tokens are always those ``name_tokens`` gives."""
+    if not stored_pinyin or not HAN_ONLY.fullmatch(name):
+        return None
+    cuts: list[tuple[str, ...]] = []
+
+    def walk(i: int, at: int, tokens: tuple[str, ...]) -> None:
+        if len(cuts) > 1:
+            return
+        if i == len(name):
+            if at == len(stored_pinyin):
+                cuts.append(tokens)
+            return
+        for reading in _readings(name[i]):
+            if stored_pinyin.startswith(reading, at):
+                walk(i + 1, at + len(reading), (*tokens, reading))
+
+    walk(0, 0, ())
+    return cuts[0] if len(cuts) == 1 else None
+
+
+def names_of(name: Any, name_en: Any, organisation: bool, name_pinyin: str = "") -> list[tuple[str, ...]]:
     """The name keys of a record: token tuples of a person's names, the company key of an
-    organisation's (one element)."""
+    organisation's (one element). ``name_pinyin``: the stored joined pinyin of ``name``."""
     names: list[tuple[str, ...]] = []
     for value in (name, name_en):
         raw = str(value or "")
         if organisation:
             key = company_key(raw)
             tokens = (key,) if key else ()
+        elif value is name and name_pinyin:
+            tokens = stored_name_tokens(raw, name_pinyin) or name_tokens(raw)
         else:
             tokens = name_tokens(raw)
         if tokens and tokens not in names:
@@ -135,7 +171,9 @@ def build_features(
     normalised — taken as they are (parsing a phone costs more than the rest of a record)."""
     f = Features(id=record_id, object_type=object_type, organisation=organisation)
     f.label = str(values.get("name") or "")
-    f.names = names_of(values.get("name"), values.get("name_en"), organisation)
+    f.names = names_of(
+        values.get("name"), values.get("name_en"), organisation, str(values.get("name_pinyin") or "")
+    )
     f.company = company_key(str(values.get("company") or ""))
     f.city = city_key(str(values.get("city") or ""))
     f.address = street_key(str(values.get("street") or values.get("address") or ""))
@@ -267,7 +305,7 @@ class Rule:
     threshold: int = 85
     action: str = "warn"
 
-    @property
+    @cached_property  # asked for every pair judged
     def by_contact_points(self) -> bool:
         """Whether the rule compares emails or phones (its verdicts depend on more than signatures)."""
         return any(f in ("email", "phone") for f, *_ in self.fields)
@@ -330,6 +368,22 @@ def present(feature: str, f: Features) -> bool:
     if feature.startswith("custom."):
         return bool(f.custom.get(feature.removeprefix("custom.")))
     return bool(getattr(f, feature, ""))
+
+
+def could_fire(rule: Rule, both: set[str]) -> bool:
+    """Whether the rule can accept a pair that has (only) the features ``both`` on both sides."""
+    if rule.kind == "exact":
+        return any(f in both for f, *_ in rule.fields)
+    ceiling = weights = 0.0
+    for feature, weight, _minimum, required in rule.fields:
+        if feature in both:
+            ceiling += weight
+        elif required:
+            return False
+        else:
+            ceiling += weight * MISSING
+        weights += weight
+    return bool(weights) and round(100 * ceiling / weights) >= rule.threshold
 
 
 def _fuzzy_verdict(rule: Rule, a: Features, b: Features) -> Verdict | None:

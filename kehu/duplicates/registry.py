@@ -16,9 +16,10 @@ from .matcher import Features, build_features
 class TypeSpec:
     """One object type the matcher and the merge handle.
 
-    ``columns`` maps the matcher's input names (name, name_en, company, city, street, email, phone)
-    to ORM paths; ``points`` names the ``ContactPoint`` foreign key when the type keeps every
-    phone and email there; ``merge_fields`` are the fields whose surviving value the user picks.
+    ``columns`` maps the matcher's input names (name, name_en, name_pinyin — the stored joined
+    pinyin of the name, company, city, street, email, phone) to ORM paths; ``points`` names the
+    ``ContactPoint`` foreign key when the type keeps every phone and email there; ``merge_fields``
+    are the fields whose surviving value the user picks.
     """
 
     object_type: str

@@ -18,7 +18,7 @@ from itertools import combinations
 from django.db import transaction
 from django.utils import timezone
 
-from .matcher import Features, Rule, blocking_keys, judge, sub_keys
+from .matcher import Features, Rule, blocking_keys, could_fire, judge, present, sub_keys
 from .models import Candidate, ScanJob
 from .registry import fetch_features, spec_for
 from .rules import active_rules
@@ -170,6 +170,11 @@ class _Classes:
         self.members: list[Features] = []
         self.verdicts: dict[int, tuple | None] = {}
         self.judged = 0
+        # Which features each class has (a bit each): a pair of classes whose common features
+        # cannot make any rule fire (a name and nothing else) needs no verdict.
+        self.used = sorted({f for r in self.rules for f, *_ in r.fields})
+        self.masks: list[int] = []
+        self.possible: dict[int, bool] = {}
 
     def of(self, pk: int) -> int:
         f = self.features[pk]
@@ -178,11 +183,19 @@ class _Classes:
         if number is None:
             number = self.ids[key] = len(self.members)
             self.members.append(f)
+            self.masks.append(sum(1 << i for i, feature in enumerate(self.used) if present(feature, f)))
         return number
 
     def verdict(self, left: int, right: int) -> tuple | None:
         """The verdict (score, fields, rule) when a record of ``left`` is compared with one of
         ``right`` (in that order: a name's similarity is not symmetric) sharing no email or phone."""
+        both = self.masks[left] & self.masks[right]
+        possible = self.possible.get(both)
+        if possible is None:
+            common = {feature for i, feature in enumerate(self.used) if both >> i & 1}
+            possible = self.possible[both] = any(could_fire(rule, common) for rule in self.rules)
+        if not possible:
+            return None
         key = left << 32 | right
         try:
             return self.verdicts[key]

@@ -43,6 +43,7 @@ def register_builtin() -> None:
             {
                 "name": "name",
                 "name_en": "name_en",
+                "name_pinyin": "name_pinyin",  # the name's tokens without converting it again
                 "company": "account__name",
                 "city": "primary_city",
                 "email": "email",
@@ -81,6 +82,7 @@ def register_builtin() -> None:
             {
                 "name": "name",
                 "name_en": "name_en",
+                "name_pinyin": "name_pinyin",
                 "company": "company",
                 "city": "city",
                 "email": "email",

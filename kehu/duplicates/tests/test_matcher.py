@@ -126,3 +126,16 @@ def test_skipped_records_are_those_never_compared():
     assert stats["skipped_blocks"] == 1 and list(found) == [(1, 31)]
     # 1 and 31 met in the phone block; the other 29 were compared with nobody
     assert stats["skipped_records"] == 29
+
+
+def test_stored_pinyin_gives_the_same_tokens():
+    from kehu.customers.normalize import pinyin_keys
+    from kehu.duplicates.matcher import stored_name_tokens
+
+    for name in ("王伟", "曾伟", "单雄信", "欧阳娜娜", "吕思雨", "乐乐", "张宇雨"):
+        assert stored_name_tokens(name, pinyin_keys(name)[0]) == name_tokens(name)
+    assert stored_name_tokens("王芳", "wangwei") is None  # stale pinyin: converted again
+    assert stored_name_tokens("Wang 伟", "wangwei") is None  # not Chinese characters only
+    assert stored_name_tokens("王伟", "") is None
+    f = build_features({"name": "王芳", "name_pinyin": "wangwei"}, stored=True)
+    assert f.names == [("wang", "fang")]
