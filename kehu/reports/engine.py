@@ -5,7 +5,9 @@ so two members can see different numbers), the report's filters compiled by ``ke
 (the one filter language of the project), an optional date range on the report's date field, then
 ``GROUP BY`` up to two dimensions with count/sum/avg/min/max. Date buckets are ``Trunc`` in the
 workspace's time zone; foreign keys bring their display name in the same query (a join); custom
-fields are read from the JSON column and cast. Portable between SQLite and PostgreSQL.
+fields are read from the JSON column and cast. Portable between SQLite and PostgreSQL. When a
+trigger-kept rollup answers the report exactly (``rollups.plan``: orders per day/status/owner…,
+accounts per grade/stage/owner…), the same query runs on the rollup's rows instead of the records.
 """
 
 import hashlib
