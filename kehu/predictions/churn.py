@@ -29,10 +29,11 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from .orders import RECENT_DAYS, OrderDays, order_days
 
 ACTIVE_DAYS = 365
 WINDOW_DAYS = 90
@@ -113,57 +114,38 @@ def _fill(target: np.ndarray, ids: np.ndarray, rows, column: int, default: float
     target[pos[ok], column] = values[ok]
 
 
-def build_features(workspace, cutoff: date, *, use_grade: bool = False) -> Features:
-    """One row per customer at ``cutoff``, from orders, interactions, tickets and feedback before it."""
+def build_features(
+    workspace, cutoff: date, *, use_grade: bool = False, days: OrderDays | None = None
+) -> Features:
+    """One row per customer at ``cutoff``, from orders, interactions, tickets and feedback before it
+    (``days``: the orders' pass at ``cutoff`` when the caller already has it)."""
     from kehu.activities.models import ActivityLink
-    from kehu.commerce.models import Feedback, Order
-    from kehu.commerce.services import REVENUE_STATUSES
+    from kehu.commerce.models import Feedback
     from kehu.customers.grading import grade_choices
     from kehu.customers.models import Account
 
     c = cutoff
-    d90, d180 = c - timedelta(days=90), c - timedelta(days=180)
-    # Per account and day first (the orders of a day are one purchase), then per account: one
-    # streaming pass instead of COUNT(DISTINCT …) twice over the orders (docs/performance.md).
-    table = connection.ops.quote_name(Order._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
-    sql = f"""
-        SELECT account_id, MIN(day), MAX(day), COUNT(*), SUM(amount),
-               SUM(amount) FILTER (WHERE day >= %s),
-               SUM(amount) FILTER (WHERE day >= %s AND day < %s),
-               COUNT(*) FILTER (WHERE day >= %s)
-        FROM (
-            SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount
-            FROM {table}
-            WHERE workspace_id = %s AND status IN ({placeholders}) AND order_date < %s
-            GROUP BY account_id, order_date
-        ) AS days
-        GROUP BY account_id
-        HAVING MAX(day) >= %s
-        ORDER BY account_id
-    """  # noqa: S608 - a quoted table name, values as parameters
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [d90, d180, d90, d90, workspace.pk, *REVENUE_STATUSES, c, c - timedelta(days=ACTIVE_DAYS)],
-        )
-        rows = cursor.fetchall()
-    n = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    d90, d180 = c - timedelta(days=RECENT_DAYS), c - timedelta(days=2 * RECENT_DAYS)
+    days = days if days is not None else order_days(workspace, c)
+    if days.end != c:
+        raise ValueError(f"order days at {days.end}, features at {c}")
+    # Customers active in the year before the cutoff (those gone longer are already churned).
+    active = days.last >= np.datetime64(c - timedelta(days=ACTIVE_DAYS), "D")
+    ids = days.account_ids[active]
+    n = int(ids.size)
     raw = np.zeros((n, len(FEATURES)), dtype=float)
     col = {name: i for i, name in enumerate(FEATURES)}
     if n == 0:
         return Features(c, ids, raw, list(FEATURES))
-    raw[:, col["recency_days"]] = _days(c, [r[2] for r in rows])
-    raw[:, col["tenure_days"]] = _days(c, [r[1] for r in rows])
-    raw[:, col["frequency"]] = [r[3] for r in rows]
-    raw[:, col["monetary"]] = [float(r[4] or 0) for r in rows]
-    recent = np.array([float(r[5] or 0) for r in rows])
-    previous = np.array([float(r[6] or 0) for r in rows])
+    raw[:, col["recency_days"]] = _days(c, days.last[active])
+    raw[:, col["tenure_days"]] = _days(c, days.first[active])
+    raw[:, col["frequency"]] = days.days[active]
+    raw[:, col["monetary"]] = days.total[active]
+    recent, previous = days.recent_total[active], days.previous_total[active]
     # Spending trend in [−1, 1]: +1 all of the last 180 days' spend in the last 90, −1 none of it.
     both = recent + previous
     raw[:, col["spend_trend"]] = np.where(both > 0, (recent - previous) / np.where(both > 0, both, 1), 0.0)
-    raw[:, col["orders_90d"]] = [r[7] for r in rows]
+    raw[:, col["orders_90d"]] = days.recent_days[active]
 
     links = ActivityLink.objects.filter(
         workspace=workspace, object_type=Account.object_type, occurred_at__lt=_aware(c)

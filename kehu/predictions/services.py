@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time as clock
 from datetime import date, timedelta
-from itertools import islice
 
 import numpy as np
 from django.db import connection, transaction
@@ -24,77 +23,34 @@ from kehu.workspaces.access import Actor, require
 from . import churn as churn_model
 from . import clv, nba
 from .models import ChurnModel, ClvModel, CustomerPrediction, FitStatus, RecommendedAction
+from .orders import OrderDays, order_days
 from .queries import latest
 
 MIN_CUSTOMERS = 20
-WRITE_BATCH = 50_000
 OUTCOME_DAYS = 60
 
 
 # --- the customer summary (x, t_x, T, m) -----------------------------------------------------------
 
 
-def customer_summary(workspace, end: date) -> dict[str, np.ndarray]:
-    """Per account with a confirmed order before ``end``: x, t_x, T (weeks) and m (mean repeat spend).
+def customer_summary(workspace, end: date, days: OrderDays | None = None) -> dict[str, np.ndarray]:
+    """Per account with a confirmed order before ``end``: x, t_x, T (weeks) and m (mean repeat spend)
+    (``days``: the orders' pass at ``end`` when the caller already has it).
 
     As in the paper, all orders of one day are one purchase: the first day is the first purchase, x
     counts the later purchase days, m is the mean value of those later days (0 when x = 0).
     """
-    from kehu.commerce.models import Order
-    from kehu.commerce.services import REVENUE_STATUSES
-
-    table = connection.ops.quote_name(Order._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
-    # One pass: the orders grouped per account and day, each day knowing its account's first day
-    # (a window over the same grouping), then per account. (Was: days, firsts, a join of the two and
-    # a third grouping — 114 s at 10M orders under load, docs/performance.md.)
-    sql = f"""
-        SELECT account_id, COUNT(*) - 1, MIN(day), MAX(day), SUM(amount) FILTER (WHERE day > first_day)
-        FROM (
-            SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount,
-                   MIN(order_date) OVER (PARTITION BY account_id) AS first_day
-            FROM {table}
-            WHERE workspace_id = %s AND status IN ({placeholders}) AND order_date < %s
-            GROUP BY account_id, order_date
-        ) AS days
-        GROUP BY account_id
-        ORDER BY account_id
-    """  # noqa: S608 - quoted table names, values as parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [workspace.pk, *REVENUE_STATUSES, end])
-        rows = cursor.fetchall()
-    ids, x, first, last, repeat = zip(*rows, strict=True) if rows else ([], [], [], [], [])
-    repeat = [float(v or 0) for v in repeat]
-    end_day = np.datetime64(end, "D")
-    first_d = np.array(first, dtype="datetime64[D]")
-    last_d = np.array(last, dtype="datetime64[D]")
-    xs = np.array(x, dtype=float)
-    repeat_total = np.array(repeat, dtype=float)
+    days = days if days is not None else order_days(workspace, end)
+    if days.end != end:
+        raise ValueError(f"order days at {days.end}, summary at {end}")
+    xs = days.days - 1
     return {
-        "account_ids": np.array(ids, dtype=np.int64),
+        "account_ids": days.account_ids,
         "x": xs,
-        "t_x": (last_d - first_d).astype(float) / 7.0,
-        "T": (end_day - first_d).astype(float) / 7.0,
-        "m": np.divide(repeat_total, xs, out=np.zeros_like(xs), where=xs > 0),
+        "t_x": (days.last - days.first).astype(float) / 7.0,
+        "T": (np.datetime64(end, "D") - days.first).astype(float) / 7.0,
+        "m": np.divide(days.repeat_total, xs, out=np.zeros_like(xs), where=xs > 0),
     }
-
-
-def purchase_days(workspace, start: date, end: date) -> dict[int, int]:
-    """Purchase days per account in [start, end) (the holdout's actual purchases)."""
-    from django.db.models import Count
-
-    from kehu.commerce.models import Order
-    from kehu.commerce.services import REVENUE_STATUSES
-
-    return dict(
-        Order.objects.filter(
-            workspace=workspace, status__in=REVENUE_STATUSES, order_date__gte=start, order_date__lt=end
-        )
-        .values("account_id")
-        .annotate(n=Count("order_date", distinct=True))
-        .order_by()
-        .values_list("account_id", "n")
-    )
 
 
 def _next_version(model) -> int:
@@ -104,28 +60,38 @@ def _next_version(model) -> int:
 # --- CLV -----------------------------------------------------------------------------------------------
 
 
-def holdout_check(workspace, as_of: date, holdout_days: int, start: clv.BgNbd | None = None) -> dict:
+def holdout_check(
+    workspace, as_of: date, holdout_days: int, start: clv.BgNbd | None = None, days: OrderDays | None = None
+) -> dict:
     """Fit on orders before ``as_of − holdout_days``, predict purchase days in the holdout, compare
-    (``start``: a first guess for the fit, the full fit's estimates)."""
+    (``start``: a first guess for the fit, the full fit's estimates; ``days``: the pass at ``as_of``)."""
     cutoff = as_of - timedelta(days=holdout_days)
-    calibration = customer_summary(workspace, cutoff)
+    before = order_days(workspace, cutoff)
+    calibration = customer_summary(workspace, cutoff, before)
     if calibration["x"].size < MIN_CUSTOMERS or (calibration["x"] > 0).sum() < 2:
         return {}
     model, _ll = clv.fit_bgnbd(calibration["x"], calibration["t_x"], calibration["T"], start=start)
     predicted = clv.conditional_expected_purchases(
         model, holdout_days / 7.0, calibration["x"], calibration["t_x"], calibration["T"]
     )
-    happened = purchase_days(workspace, cutoff, as_of)
-    actual = np.array([happened.get(int(pk), 0) for pk in calibration["account_ids"]], dtype=float)
+    # Purchase days in [cutoff, as_of): the days before as_of less the days before the cutoff.
+    days = days if days is not None else order_days(workspace, as_of)
+    actual = days.days_at(before.account_ids) - before.days
     figures = clv.holdout_metrics(predicted, actual)
     figures.update(cutoff=cutoff.isoformat(), holdout_days=holdout_days, params=model.as_dict())
     return figures
 
 
 def fit_clv(
-    workspace, as_of: date | None = None, *, months: int = 12, monthly_discount: float = 0.01
+    workspace,
+    as_of: date | None = None,
+    *,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    days: OrderDays | None = None,
 ) -> ClvModel:
-    """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``; store it as a new version."""
+    """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``; store it as a new version
+    (``days``: the orders' pass at ``as_of`` when the caller already has it)."""
     as_of = as_of or timezone.localdate()
     started = clock.monotonic()
     row = ClvModel(
@@ -135,7 +101,8 @@ def fit_clv(
         horizon_months=months,
         monthly_discount=monthly_discount,
     )
-    summary = customer_summary(workspace, as_of)
+    days = days if days is not None else order_days(workspace, as_of)
+    summary = customer_summary(workspace, as_of, days)
     row.customers = int(summary["x"].size)
     row.repeat_customers = int((summary["x"] > 0).sum())
     if row.customers < MIN_CUSTOMERS or row.repeat_customers < 2:
@@ -156,7 +123,9 @@ def fit_clv(
             row.params = {"bgnbd": bgnbd.as_dict(), "gamma_gamma": gg.as_dict()}
             row.loglik = ll
             span = int(summary["T"].max() * 7)
-            row.calibration = holdout_check(workspace, as_of, max(28, min(182, span // 3)), start=bgnbd)
+            row.calibration = holdout_check(
+                workspace, as_of, max(28, min(182, span // 3)), start=bgnbd, days=days
+            )
         except (
             ValueError,
             FloatingPointError,
@@ -224,9 +193,10 @@ def train_churn(
 def refit(workspace, as_of: date | None = None) -> tuple[ClvModel, ChurnModel]:
     """The weekly job: new CLV and churn models, then a scoring run with them."""
     as_of = as_of or timezone.localdate()
-    clv_row = fit_clv(workspace, as_of)
+    days = order_days(workspace, as_of)  # one pass over the orders for the CLV fit and the scoring
+    clv_row = fit_clv(workspace, as_of, days=days)
     churn_row = train_churn(workspace, as_of)
-    score(workspace, as_of)
+    score(workspace, as_of, days=days)
     return clv_row, churn_row
 
 
@@ -266,31 +236,25 @@ def _grades(workspace, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def _nullable(values: np.ndarray) -> list:
-    """Floats for the database: NaN (no model, no value) as NULL."""
-    return [None if v != v else v for v in values.tolist()]
+def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None) -> int:
+    """Apply the latest models to every customer; rewrite predictions and suggestions; how many rows
+    (``days``: the orders' pass at ``as_of`` when the caller already has it).
 
-
-def _money(values: np.ndarray) -> list:
-    return [None if v != v else round(v, 2) for v in values.tolist()]
-
-
-def score(workspace, as_of: date | None = None) -> int:
-    """Apply the latest models to every customer; rewrite predictions and suggestions; how many rows.
-
-    Vectorised over customers (numpy); the next-best-action rules run only for the accounts a rule
-    can fire for (churn risk ≥ half the threshold, or a cross-sell candidate); the rows are written
-    in one transaction as a delete + bulk insert (``customers.bulk.Table``: COPY on PostgreSQL) —
-    one pass instead of an upsert per 5,000 ORM objects (156 s at 100k customers, docs/performance.md).
-    Only this app's tables are written; readers see the old rows until the commit.
+    Vectorised over customers (numpy), from one pass over the orders shared by CLV and the churn
+    features; the next-best-action rules run only for the accounts a rule can fire for (churn risk ≥
+    half the threshold, or a cross-sell candidate); the predictions are replaced in one transaction
+    (``customers.bulk.replace_rows``: updated in place, COPY on PostgreSQL) — not upserted per 5,000
+    ORM objects (156 s at 100k customers, docs/performance.md). Only this app's tables are written;
+    readers see the old rows until the commit.
     """
-    from kehu.customers.bulk import Table
+    from kehu.customers.bulk import Table, replace_rows
     from kehu.customers.grading import grade_choices
 
     as_of = as_of or timezone.localdate()
     now = timezone.now()
     clv_row, churn_row = latest(ClvModel), latest(ChurnModel)
-    summary = customer_summary(workspace, as_of)
+    days = days if days is not None else order_days(workspace, as_of)
+    summary = customer_summary(workspace, as_of, days)
     ids = summary["account_ids"]
     n = ids.size
     expected = p_alive = spend = value = np.full(n, np.nan)
@@ -313,7 +277,9 @@ def score(workspace, as_of: date | None = None) -> int:
     if churn_row is not None and n:
         params = churn_row.params
         threshold = churn_row.threshold
-        features = churn_model.build_features(workspace, as_of, use_grade=params.get("use_grade", False))
+        features = churn_model.build_features(
+            workspace, as_of, use_grade=params.get("use_grade", False), days=days
+        )
         pos = np.searchsorted(ids, features.account_ids)  # current customers ⊆ customers with orders
         X = features.model_matrix()
         churn_p[pos] = churn_model.predict(params, X)
@@ -357,47 +323,6 @@ def score(workspace, as_of: date | None = None) -> int:
             kinds[i], whys[i], datas[i] = kind, why[:300], data or no_data
             suggestions.append((account_id, kind, why[:300], data, num(churn_p[i])))
 
-    stamp = [now] * n
-    prediction_rows = zip(
-        [workspace.pk] * n,
-        ids.tolist(),
-        _nullable(expected),
-        _nullable(p_alive),
-        _money(spend),
-        _money(value),
-        _nullable(churn_p),
-        reasons,
-        kinds,
-        whys,
-        datas,
-        stamp,
-        [clv_row.version if clv_row else None] * n,
-        [churn_row.version if churn_row else None] * n,
-        stamp,
-        stamp,
-        strict=True,
-    )
-    predictions = Table(
-        CustomerPrediction,
-        [
-            "workspace_id",
-            "account_id",
-            "expected_purchases",
-            "p_alive",
-            "predicted_spend",
-            "clv",
-            "churn_probability",
-            "reasons",
-            "next_action",
-            "next_action_reason",
-            "next_action_data",
-            "computed_at",
-            "clv_version",
-            "churn_version",
-            "created_at",
-            "updated_at",
-        ],
-    )
     actions = Table(
         RecommendedAction,
         [
@@ -414,18 +339,33 @@ def score(workspace, as_of: date | None = None) -> int:
     q = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cursor:
         # Whole rows replaced: accounts that are no longer customers (orders cancelled) keep none.
-        cursor.execute(
-            f"DELETE FROM {q(CustomerPrediction._meta.db_table)} WHERE workspace_id = %s",  # noqa: S608
-            [workspace.pk],
+        replace_rows(
+            CustomerPrediction,
+            {"workspace_id": workspace.pk},
+            "account_id",
+            {
+                "account_id": ids,
+                "expected_purchases": expected,
+                "p_alive": p_alive,
+                "predicted_spend": spend,
+                "clv": value,
+                "churn_probability": churn_p,
+                "reasons": reasons,
+                "next_action": kinds,
+                "next_action_reason": whys,
+                "next_action_data": datas,
+                "computed_at": now,
+                "clv_version": clv_row.version if clv_row else None,
+                "churn_version": churn_row.version if churn_row else None,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         cursor.execute(
             f"DELETE FROM {q(RecommendedAction._meta.db_table)} WHERE workspace_id = %s "  # noqa: S608
             "AND status = %s",
             [workspace.pk, str(RecommendedAction.Status.SUGGESTED)],
         )
-        # In slices: the writer converts a whole call's rows at once (three copies of 800k rows).
-        while chunk := list(islice(prediction_rows, WRITE_BATCH)):
-            predictions.insert(chunk)
         actions.insert((workspace.pk, *row, now, now) for row in suggestions)
     measure_outcomes(workspace)
     return n

@@ -1,0 +1,93 @@
+"""Purchase days per customer: the one pass over orders that CLV and churn both read.
+
+The BG/NBD summary (x, t_x, T, m) and the churn model's order features are aggregates of the same
+grouping — a workspace's confirmed orders before a cutoff, per account and day (the orders of one
+day are one purchase, as in the paper). At 10M orders one such pass is most of a scoring run's
+SQL time, so it is made once per cutoff and handed to both (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from django.db import connection
+
+RECENT_DAYS = 90  # the churn features' "last 90 days" and "the 90 days before"
+
+
+@dataclass(frozen=True)
+class OrderDays:
+    """Per account with a confirmed order before ``end``, in account id order."""
+
+    end: date
+    account_ids: np.ndarray  # int64
+    first: np.ndarray  # datetime64[D]: the first purchase day
+    last: np.ndarray  # datetime64[D]: the last purchase day
+    days: np.ndarray  # purchase days (x + 1)
+    total: np.ndarray  # Σ base amount of all days
+    repeat_total: np.ndarray  # Σ of the days after the first
+    recent_total: np.ndarray  # Σ of the days in the last RECENT_DAYS before end
+    previous_total: np.ndarray  # Σ of the days in the RECENT_DAYS before those
+    recent_days: np.ndarray  # purchase days in the last RECENT_DAYS
+
+    @property
+    def size(self) -> int:
+        return int(self.account_ids.size)
+
+    def days_at(self, account_ids: np.ndarray) -> np.ndarray:
+        """Purchase days of the given accounts (0 for accounts without any)."""
+        pos = np.searchsorted(self.account_ids, account_ids)
+        hit = pos < self.size
+        hit[hit] = self.account_ids[pos[hit]] == account_ids[hit]
+        out = np.zeros(account_ids.size)
+        out[hit] = self.days[pos[hit]]
+        return out
+
+
+def order_days(workspace, end: date) -> OrderDays:
+    """One streaming pass: the orders grouped per account and day (each day knowing its account's first
+    day by a window over the same grouping), then per account."""
+    from kehu.commerce.models import Order
+    from kehu.commerce.services import REVENUE_STATUSES
+
+    table = connection.ops.quote_name(Order._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
+    recent, previous = end - timedelta(days=RECENT_DAYS), end - timedelta(days=2 * RECENT_DAYS)
+    sql = f"""
+        SELECT account_id, MIN(day), MAX(day), COUNT(*), SUM(amount),
+               SUM(amount) FILTER (WHERE day > first_day),
+               SUM(amount) FILTER (WHERE day >= %s),
+               SUM(amount) FILTER (WHERE day >= %s AND day < %s),
+               COUNT(*) FILTER (WHERE day >= %s)
+        FROM (
+            SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount,
+                   MIN(order_date) OVER (PARTITION BY account_id) AS first_day
+            FROM {table}
+            WHERE workspace_id = %s AND status IN ({placeholders}) AND order_date < %s
+            GROUP BY account_id, order_date
+        ) AS days
+        GROUP BY account_id
+        ORDER BY account_id
+    """  # noqa: S608 - a quoted table name, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [recent, previous, recent, recent, workspace.pk, *REVENUE_STATUSES, end])
+        rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [[]] * 9
+
+    def money(values) -> np.ndarray:
+        return np.array([float(v or 0) for v in values], dtype=float)
+
+    return OrderDays(
+        end=end,
+        account_ids=np.array(columns[0], dtype=np.int64),
+        first=np.array(columns[1], dtype="datetime64[D]"),
+        last=np.array(columns[2], dtype="datetime64[D]"),
+        days=np.array(columns[3], dtype=float),
+        total=money(columns[4]),
+        repeat_total=money(columns[5]),
+        recent_total=money(columns[6]),
+        previous_total=money(columns[7]),
+        recent_days=np.array(columns[8], dtype=float),
+    )
