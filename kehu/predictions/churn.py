@@ -424,18 +424,18 @@ def top_reasons(model: dict, X: np.ndarray, raw: np.ndarray, k: int = 3) -> list
     top = np.take_along_axis(contrib, order, axis=1)
     values = np.take_along_axis(raw, order, axis=1)
     out: list[list[dict]] = []
+    # Customers share most values (days, counts): each sentence is formatted once per feature and value.
+    sentences: dict[tuple[int, float], str] = {}
     for js, weights, shown in zip(order.tolist(), top.tolist(), values.tolist(), strict=True):
         reasons = []
         for j, weight, value in zip(js, weights, shown, strict=True):
             if weight <= 0 or not math.isfinite(weight):
                 break
+            text = sentences.get((j, value))
+            if text is None:
+                text = sentences[(j, value)] = reason_text(names[j], value, texts)
             reasons.append(
-                {
-                    "feature": names[j],
-                    "value": round(value, 2),
-                    "weight": round(weight, 3),
-                    "text": reason_text(names[j], value, texts),
-                }
+                {"feature": names[j], "value": round(value, 2), "weight": round(weight, 3), "text": text}
             )
         out.append(reasons)
     return out

@@ -203,37 +203,28 @@ def refit(workspace, as_of: date | None = None) -> tuple[ClvModel, ChurnModel]:
 # --- scoring ------------------------------------------------------------------------------------------
 
 
-def _open_complaints(workspace, ids: np.ndarray) -> dict[int, int]:
+def _open_complaints(workspace) -> dict[int, int]:
+    """Open complaint tickets per account — the workspace's few, not a lookup per risky customer (an
+    ``IN`` list of 300k ids at 1M accounts)."""
     Ticket = churn_model._model("tickets", "Ticket")
     if Ticket is None or not churn_model._has_fields(Ticket, "account", "type", "status"):
         return {}
     from django.db.models import Count
 
-    out: dict[int, int] = {}
-    for start in range(0, ids.size, 20000):
-        chunk = ids[start : start + 20000].tolist()
-        out.update(
-            Ticket.objects.filter(workspace=workspace, account_id__in=chunk, type="complaint")
-            .exclude(status__in=("resolved", "closed"))
-            .values("account_id")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("account_id", "n")
-        )
-    return out
+    return dict(
+        Ticket.objects.filter(workspace=workspace, account__isnull=False, type="complaint")
+        .exclude(status__in=("resolved", "closed"))
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("account_id", "n")
+    )
 
 
-def _grades(workspace, ids: list[int]) -> dict[int, str]:
+def _accounts_graded(workspace, grades: set[str]) -> set[int]:
     from kehu.customers.models import Account
 
-    out: dict[int, str] = {}
-    for start in range(0, len(ids), 20000):
-        out.update(
-            Account.objects.filter(workspace=workspace, pk__in=ids[start : start + 20000])
-            .exclude(grade="")
-            .values_list("pk", "grade")
-        )
-    return out
+    return set(Account.objects.filter(workspace=workspace, grade__in=grades).values_list("pk", flat=True))
 
 
 def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None) -> int:
@@ -292,11 +283,11 @@ def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None
     # Rules 1–4 need churn risk ≥ half the threshold; rule 5 a high CLV, low risk and a candidate.
     risky = known & (churn_p >= threshold / 2)
     potential = np.isfinite(value) & (value >= clv_high) & (~known | (churn_p < threshold / 2))
-    complaints = _open_complaints(workspace, ids[risky])
+    complaints = _open_complaints(workspace)
     tiers = [key for key, _label in grade_choices(workspace)]
     grade_rank = {key: len(tiers) - i for i, key in enumerate(tiers)}  # top tier = len(tiers)
     top_tiers = {key for key, rank in grade_rank.items() if rank >= max(len(tiers) - 1, 1)}
-    grades = _grades(workspace, ids[known & (churn_p >= threshold)].tolist())  # rule 2 only
+    top_accounts = _accounts_graded(workspace, top_tiers) if len(tiers) > 1 else set()  # rule 2 only
     cross = nba.cross_sell_candidates(workspace, ids[potential].tolist(), nba.default_since(as_of))
 
     def num(v):
@@ -313,7 +304,7 @@ def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None
             clv=num(value[i]),
             clv_high=clv_high,
             p_alive=num(p_alive[i]),
-            grade_rank=2 if grades.get(account_id) in top_tiers and len(tiers) > 1 else 0,
+            grade_rank=2 if account_id in top_accounts else 0,
             spend_trend=float(trend[i]),
             open_complaints=complaints.get(account_id, 0),
             top_reason=reasons[i][0]["text"] if reasons[i] else "",
