@@ -156,6 +156,15 @@ def run(args) -> None:
         f"Database: {connection.vendor}; load average {os.getloadavg()[0]:.2f} (2 cores, shared)", flush=True
     )
     with scope(workspace=workspace):
+        if args.score_only:
+            started = time.monotonic()
+            scored = services.score(workspace, AS_OF)
+            print(
+                f"Scoring (nightly, stored models): {time.monotonic() - started:.1f} s for {scored:,} "
+                f"customers; peak memory {peak_mb()} MB; load average after {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+            return
         started = time.monotonic()
         clv_row = services.fit_clv(workspace, AS_OF)
         clv_s = time.monotonic() - started
@@ -201,6 +210,11 @@ def main() -> None:
         "--workspace",
         default=SLUG,
         help="analytics = the 1M-account / 10M-order data of benchmarks/analytics.py generate",
+    )
+    r.add_argument(
+        "--score-only",
+        action="store_true",
+        help="the nightly job alone: score every customer with the stored models (no refit)",
     )
     args = parser.parse_args()
     {"generate": generate, "run": run}[args.command](args)
