@@ -409,30 +409,20 @@ def point_owners(workspace_id: int, kind: str, values: Iterable[str], owner: str
         return cursor.fetchall()
 
 
-def refresh_statistics(*tables: type[models.Model] | tuple[type[models.Model], Sequence[str]]) -> None:
-    """``ANALYZE`` the tables of these models (PostgreSQL; nothing elsewhere); a ``(model, fields)``
-    pair analyzes only those fields' columns.
+def refresh_statistics(*tables: type[models.Model]) -> None:
+    """``ANALYZE`` the tables of these models (PostgreSQL; nothing elsewhere).
 
     A workspace that is new to the planner's statistics looks empty: ``workspace_id = <new>`` is
     estimated at one row, so a lookup in it is planned on the single-column workspace index and
     filters every row the workspace has meanwhile gained (5 ms per probe at 10k rows, measured). Autovacuum
     analyzes only after 10 % of the whole table changed, which a new workspace's import into a large
     shared table may never reach; a long import refreshes the statistics itself.
-
-    The duplicate check of a batch also reads the contacts and accounts themselves (by email, phone,
-    pinyin): those tables are refreshed with only these columns named, which skips the statistics
-    of their expression indexes (the name bigrams: 2.5 s per full ANALYZE of 220k contacts, 1.4 s
-    for the three tables by columns).
     """
     if not tables:
         return
-    first = tables[0][0] if isinstance(tables[0], tuple) else tables[0]
-    connection = connections[router.db_for_write(first)]
+    connection = connections[router.db_for_write(tables[0])]
     if connection.vendor != "postgresql":
         return
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in tables:
-            model, fields = table if isinstance(table, tuple) else (table, ())
-            columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}" + (f" ({columns})" if columns else ""))
+        for model in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -590,7 +590,7 @@ def run(actor: Actor, job_id: int, progress=None) -> ImportJob:
         )
         rows = _rows(job)
         files.read_header(rows)
-        grown = [_statistics_target(label) for label in spec.statistics]
+        grown = [apps.get_model(label) for label in spec.statistics]
         refresh_statistics(*grown)
         for number, batch in enumerate(_batches(rows, job.cursor, plan), start=1):
             if not _run_batch(actor, job, plan, batch):
@@ -611,12 +611,6 @@ def run(actor: Actor, job_id: int, progress=None) -> ImportJob:
         _fail(job, _("The import stopped: %(error)s") % {"error": error})
     job.refresh_from_db()
     return job
-
-
-def _statistics_target(label: str):
-    """``app.Model`` → the model; ``app.Model:a,b`` → (model, ("a", "b")) (``Target.statistics``)."""
-    model, _sep, fields = label.partition(":")
-    return (apps.get_model(model), tuple(fields.split(","))) if fields else apps.get_model(model)
 
 
 def _fail(job: ImportJob, message: str) -> None:

@@ -55,9 +55,8 @@ class Target:
     restore: Callable[[Actor, Any, dict], None]
     group_by: tuple[str, ...] = ()  # orders: consecutive rows with the same key are one record
     duplicate_keys: tuple[str, ...] = ()  # create mode: refuse rows whose key already exists
-    # Tables ("app.Model", or "app.Model:field,field" for only the columns the lookups filter on)
-    # that the batches grow and the duplicate/match lookups read: the run refreshes their planner
-    # statistics now and then (``customers.bulk.refresh_statistics``).
+    # Tables ("app.Model") that the batches grow and the duplicate/match lookups read: the run
+    # refreshes their planner statistics now and then (``customers.bulk.refresh_statistics``).
     statistics: tuple[str, ...] = ()
 
     def fields(self, actor: Actor) -> list[TargetField]:
@@ -364,10 +363,6 @@ def field_before(rec, item: dict) -> dict:
 
 # --- accounts and contacts -------------------------------------------------------------------------
 
-# The columns the duplicate check and the account lookup of a batch filter on.
-CONTACT_LOOKUPS = "customers.Contact:workspace,email,phone,name_pinyin,account"
-ACCOUNT_LOOKUPS = "customers.Account:workspace,email,phone,name_pinyin,name,city"
-
 
 def _point_find(model, kind_field: str):
     def find(actor: Actor, key: str, values: list) -> dict:
@@ -505,7 +500,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_account),
             duplicate_keys=("email", "phone"),
-            statistics=("customers.ContactPoint", ACCOUNT_LOOKUPS),
+            statistics=("customers.ContactPoint",),
         )
     )
     register_target(
@@ -524,8 +519,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_contact),
             duplicate_keys=("email", "phone"),
-            # accounts too: a contacts file creates the accounts it names
-            statistics=("customers.ContactPoint", CONTACT_LOOKUPS, ACCOUNT_LOOKUPS),
+            statistics=("customers.ContactPoint",),
         )
     )
 
