@@ -399,11 +399,14 @@ def scan(workspace, actor) -> dict:
     from kehu.duplicates.scan import run_scan
 
     job = ScanJob.objects.create(workspace=workspace, object_type="customers.contact", created_by=actor.user)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     job = run_scan(workspace, job)
     return {
         "contacts": job.total,
         "seconds": round(time.perf_counter() - started, 2),
+        # the machine is shared: the CPU time the scan got says what it costs, the wall time
+        # how long it took under that load
+        "cpu_seconds": round(time.process_time() - cpu, 2),
         "pairs": job.found,
         **job.stats,
     }
