@@ -333,6 +333,17 @@ def new_records(model: type[models.Model], values: list[dict[str, Any]], stamps:
         field = by_key[key]
         base[position[field.attname]] = value.pk if isinstance(value, models.Model) else value
     given = {by_key[k].attname for k in stamps}
+    # Fields neither stamped nor given take their default: a constant one is filled in once per call
+    # (``get_default`` per field and row was ~30 calls per contact), a callable one (dict, list) per
+    # row so that no two records share a mutable value.
+    per_row = []
+    for field in fields:
+        if field.attname in given:
+            continue
+        if field.has_default() and callable(field.default):
+            per_row.append(field)
+        else:
+            base[position[field.attname]] = field.get_default()
     rows = []
     for item in values:
         row = list(base)
@@ -341,8 +352,8 @@ def new_records(model: type[models.Model], values: list[dict[str, Any]], stamps:
             if field is None:
                 raise TypeError(f"{model.__name__}() got an unexpected keyword argument '{key}'")
             row[position[field.attname]] = value.pk if isinstance(value, models.Model) else value
-        for field in fields:
-            if field.attname not in given and field.name not in item and field.attname not in item:
+        for field in per_row:
+            if field.name not in item and field.attname not in item:
                 row[position[field.attname]] = field.get_default()
         rows.append(row)
     ids = Table(model, attnames).insert(rows, returning_ids=True)
