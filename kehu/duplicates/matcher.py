@@ -37,9 +37,10 @@ def name_tokens(name: str) -> tuple[str, ...]:
     if not text:
         return ()
     if CJK.search(text):
-        from pypinyin import lazy_pinyin
+        # the conversion the customers' search keys use (cached there): an import converts a name once
+        from kehu.customers.normalize import syllables
 
-        chunks = lazy_pinyin(text, errors="default")
+        chunks = syllables(text)
     else:
         chunks = [text]
     tokens: list[str] = []
