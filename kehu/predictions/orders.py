@@ -13,6 +13,9 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.db import connection
+from django.db.models import Max, Min
+
+from kehu.core import parallel
 
 RECENT_DAYS = 90  # the churn features' "last 90 days" and "the 90 days before"
 
@@ -48,9 +51,11 @@ class OrderDays:
 
 def order_days(workspace, end: date) -> OrderDays:
     """One streaming pass: the orders grouped per account and day (each day knowing its account's first
-    day by a window over the same grouping), then per account."""
+    day by a window over the same grouping), then per account — split by account id over
+    ``kehu.core.parallel`` worker connections (the window keeps PostgreSQL from a parallel plan)."""
     from kehu.commerce.models import Order
     from kehu.commerce.services import REVENUE_STATUSES
+    from kehu.customers.models import Account
 
     table = connection.ops.quote_name(Order._meta.db_table)
     placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
@@ -66,14 +71,24 @@ def order_days(workspace, end: date) -> OrderDays:
                    MIN(order_date) OVER (PARTITION BY account_id) AS first_day
             FROM {table}
             WHERE workspace_id = %s AND status IN ({placeholders}) AND order_date < %s
+                  AND account_id > %s AND account_id <= %s
             GROUP BY account_id, order_date
         ) AS days
         GROUP BY account_id
         ORDER BY account_id
     """  # noqa: S608 - a quoted table name, values as parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [recent, previous, recent, recent, workspace.pk, *REVENUE_STATUSES, end])
-        rows = cursor.fetchall()
+    params = [recent, previous, recent, recent, workspace.pk, *REVENUE_STATUSES, end]
+    bounds = Account.objects.filter(workspace=workspace).aggregate(lo=Min("pk"), hi=Max("pk"))
+    lo, hi = (bounds["lo"] or 1) - 1, bounds["hi"] or 0
+    shares = parallel.WORKERS if parallel.can_use_workers() else 1
+    step = -(-(hi - lo) // shares) if hi > lo else 1
+    ranges = [(start, min(start + step, hi)) for start in range(lo, hi, step)]
+
+    def part(cursor, bounds: tuple[int, int]) -> list[tuple]:
+        cursor.execute(sql, [*params, *bounds])
+        return cursor.fetchall()
+
+    rows = [row for rows in parallel.on_workers(part, ranges) for row in rows]
     columns = list(zip(*rows, strict=True)) if rows else [[]] * 9
 
     def money(values) -> np.ndarray:
