@@ -108,3 +108,22 @@ def test_query_count_does_not_grow_per_item(tenant, wang, django_assert_max_num_
         response = _post(client, "/api/v1/contacts/bulk", {"items": _items(100, 1000)})
     assert response.status_code == 201
     assert [d["index"] for d in response.json()["possible_duplicates"]] == [4]
+
+
+def test_column_lookup_finds_the_workspace_records_by_value(tenant, other_tenant):
+    """The contacts' own phone/email columns, per value (one btree probe each on PostgreSQL)."""
+    from kehu.customers.models import Contact
+    from kehu.duplicates.batch import _column_owners
+
+    with other_tenant.scope():
+        customers.create_contact(other_tenant.actors["admin"], name="Twin", phone="13900139001")
+    with tenant.scope():
+        a = customers.create_contact(tenant.actors["admin"], name="A", phone="13900139001")
+        b = customers.create_contact(tenant.actors["admin"], name="B", email="b@x.cn")
+        found = _column_owners(
+            tenant.workspace, Contact.objects.all(), "phone", ["+8613900139001", "+8613900139009"]
+        )
+        assert found == [(a.pk, "+8613900139001")]
+        assert _column_owners(tenant.workspace, Contact.objects.all(), "email", ["b@x.cn"]) == [
+            (b.pk, "b@x.cn")
+        ]
