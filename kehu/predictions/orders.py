@@ -61,10 +61,10 @@ def order_days(workspace, end: date) -> OrderDays:
     placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
     recent, previous = end - timedelta(days=RECENT_DAYS), end - timedelta(days=2 * RECENT_DAYS)
     sql = f"""
-        SELECT account_id, MIN(day), MAX(day), COUNT(*), SUM(amount),
-               SUM(amount) FILTER (WHERE day > first_day),
-               SUM(amount) FILTER (WHERE day >= %s),
-               SUM(amount) FILTER (WHERE day >= %s AND day < %s),
+        SELECT account_id, MIN(day), MAX(day), COUNT(*), CAST(SUM(amount) AS DOUBLE PRECISION),
+               CAST(SUM(amount) FILTER (WHERE day > first_day) AS DOUBLE PRECISION),
+               CAST(SUM(amount) FILTER (WHERE day >= %s) AS DOUBLE PRECISION),
+               CAST(SUM(amount) FILTER (WHERE day >= %s AND day < %s) AS DOUBLE PRECISION),
                COUNT(*) FILTER (WHERE day >= %s)
         FROM (
             SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount,
@@ -91,8 +91,8 @@ def order_days(workspace, end: date) -> OrderDays:
     rows = [row for rows in parallel.on_workers(part, ranges) for row in rows]
     columns = list(zip(*rows, strict=True)) if rows else [[]] * 9
 
-    def money(values) -> np.ndarray:
-        return np.array([float(v or 0) for v in values], dtype=float)
+    def money(values) -> np.ndarray:  # floats from the database (no Decimal per value); NULL is 0
+        return np.nan_to_num(np.array(values, dtype=float), nan=0.0)
 
     return OrderDays(
         end=end,
