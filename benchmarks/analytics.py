@@ -9,7 +9,7 @@ recompute step by step with the process's peak memory, then adds 1,000 new order
 incremental recompute.
 
     python benchmarks/analytics.py generate [--accounts 1000000] [--orders 10000000] [--scale 0.1]
-    python benchmarks/analytics.py run
+    python benchmarks/analytics.py run [--days-after N] [--with-clv]
 
 PostgreSQL (throwaway server): ``scripts/pg-server run -- sh -c '.venv/bin/kehu migrate &&
 .venv/bin/python benchmarks/analytics.py generate --scale 0.1 &&
@@ -205,6 +205,27 @@ def run(args) -> None:
         print(f"  peak memory (this process, ru_maxrss): {engine.peak_memory_mb()} MB")
         segments = CustomerScore.objects.exclude(segment="").count()
         print(f"  {segments:,} customers with an RFM segment")
+        if args.with_clv:
+            # CLV in the same recompute: a refit of BG/NBD + Gamma-Gamma (with its holdout check) and the
+            # scoring of every customer, sharing one pass over the orders (as the weekly refit does;
+            # the scoring also computes churn risk and next best actions with the stored churn model).
+            from kehu.predictions import services as predictions
+
+            started = time.monotonic()
+            days = predictions.orders_for_fit(workspace, day)
+            pass_s = time.monotonic() - started
+            fit = predictions.fit_clv(workspace, day, days=days)
+            fit_s = time.monotonic() - started - pass_s
+            scored = predictions.score(workspace, day, days=days)
+            clv_s = time.monotonic() - started
+            print(
+                f"CLV: pass over the orders {pass_s:.1f} s, fit + holdout {fit_s:.1f} s ({fit.status}), "
+                f"scoring {clv_s - pass_s - fit_s:.1f} s for {scored:,} customers"
+            )
+            print(
+                f"Full recompute of lifecycle, RFM, grade and CLV: {full_seconds + clv_s:.1f} s "
+                f"(target {FULL_TARGET:.0f} s); peak memory {engine.peak_memory_mb()} MB"
+            )
         # The nightly case: a second full run, where history rows are written only for changes.
         started = time.monotonic()
         again = engine.compute(workspace, "full", as_of=day + timedelta(days=1))
@@ -257,6 +278,11 @@ def main() -> None:
         type=int,
         default=0,
         help="compute as of this many days after the data's end (a rerun: 2, 4, … = consecutive nights)",
+    )
+    r.add_argument(
+        "--with-clv",
+        action="store_true",
+        help="after the full recompute, refit CLV and score every customer (benchmarks/predictions.py first)",
     )
     args = parser.parse_args()
     {"generate": generate, "run": run}[args.command](args)

@@ -127,8 +127,8 @@ def build_features(
     c = cutoff
     d90, d180 = c - timedelta(days=RECENT_DAYS), c - timedelta(days=2 * RECENT_DAYS)
     days = days if days is not None else order_days(workspace, c)
-    if days.end != c:
-        raise ValueError(f"order days at {days.end}, features at {c}")
+    if days.end != c or days.recent_total is None:
+        raise ValueError(f"the features at {c} need the orders' full pass at that day (got {days.end})")
     # Customers active in the year before the cutoff (those gone longer are already churned).
     active = days.last >= np.datetime64(c - timedelta(days=ACTIVE_DAYS), "D")
     ids = days.account_ids[active]

@@ -29,11 +29,14 @@ class OrderDays:
     first: np.ndarray  # datetime64[D]: the first purchase day
     last: np.ndarray  # datetime64[D]: the last purchase day
     days: np.ndarray  # purchase days (x + 1)
-    total: np.ndarray  # Σ base amount of all days
-    repeat_total: np.ndarray  # Σ of the days after the first
-    recent_total: np.ndarray  # Σ of the days in the last RECENT_DAYS before end
-    previous_total: np.ndarray  # Σ of the days in the RECENT_DAYS before those
-    recent_days: np.ndarray  # purchase days in the last RECENT_DAYS
+    repeat_total: np.ndarray  # Σ base amount of the days after the first
+    # The churn features' sums (None in ``before``, which has the CLV summary's columns only):
+    total: np.ndarray | None  # Σ of all days
+    recent_total: np.ndarray | None  # Σ of the days in the last RECENT_DAYS before end
+    previous_total: np.ndarray | None  # Σ of the days in the RECENT_DAYS before those
+    recent_days: np.ndarray | None  # purchase days in the last RECENT_DAYS
+    # The same pass seen at an earlier ``split`` (the CLV holdout's calibration), when asked for.
+    before: OrderDays | None = None
 
     @property
     def size(self) -> int:
@@ -49,10 +52,11 @@ class OrderDays:
         return out
 
 
-def order_days(workspace, end: date) -> OrderDays:
+def order_days(workspace, end: date, split: date | None = None) -> OrderDays:
     """One streaming pass: the orders grouped per account and day (each day knowing its account's first
     day by a window over the same grouping), then per account — split by account id over
-    ``kehu.core.parallel`` worker connections (the window keeps PostgreSQL from a parallel plan)."""
+    ``kehu.core.parallel`` worker connections (the window keeps PostgreSQL from a parallel plan).
+    ``split``: also the customers as they were before that day (``.before``), from the same pass."""
     from kehu.commerce.models import Order
     from kehu.commerce.services import REVENUE_STATUSES
     from kehu.customers.models import Account
@@ -65,7 +69,9 @@ def order_days(workspace, end: date) -> OrderDays:
                CAST(SUM(amount) FILTER (WHERE day > first_day) AS DOUBLE PRECISION),
                CAST(SUM(amount) FILTER (WHERE day >= %s) AS DOUBLE PRECISION),
                CAST(SUM(amount) FILTER (WHERE day >= %s AND day < %s) AS DOUBLE PRECISION),
-               COUNT(*) FILTER (WHERE day >= %s)
+               COUNT(*) FILTER (WHERE day >= %s),
+               COUNT(*) FILTER (WHERE day < %s), MAX(day) FILTER (WHERE day < %s),
+               CAST(SUM(amount) FILTER (WHERE day > first_day AND day < %s) AS DOUBLE PRECISION)
         FROM (
             SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount,
                    MIN(order_date) OVER (PARTITION BY account_id) AS first_day
@@ -77,7 +83,8 @@ def order_days(workspace, end: date) -> OrderDays:
         GROUP BY account_id
         ORDER BY account_id
     """  # noqa: S608 - a quoted table name, values as parameters
-    params = [recent, previous, recent, recent, workspace.pk, *REVENUE_STATUSES, end]
+    at = split or end
+    params = [recent, previous, recent, recent, at, at, at, workspace.pk, *REVENUE_STATUSES, end]
     bounds = Account.objects.filter(workspace=workspace).aggregate(lo=Min("pk"), hi=Max("pk"))
     lo, hi = (bounds["lo"] or 1) - 1, bounds["hi"] or 0
     shares = parallel.WORKERS if parallel.can_use_workers() else 1
@@ -89,20 +96,38 @@ def order_days(workspace, end: date) -> OrderDays:
         return cursor.fetchall()
 
     rows = [row for rows in parallel.on_workers(part, ranges) for row in rows]
-    columns = list(zip(*rows, strict=True)) if rows else [[]] * 9
+    columns = list(zip(*rows, strict=True)) if rows else [[]] * 12
 
     def money(values) -> np.ndarray:  # floats from the database (no Decimal per value); NULL is 0
         return np.nan_to_num(np.array(values, dtype=float), nan=0.0)
 
+    ids = np.array(columns[0], dtype=np.int64)
+    first = np.array(columns[1], dtype="datetime64[D]")
+    before = None
+    if split is not None:
+        had = np.array(columns[9], dtype=float) > 0
+        before = OrderDays(
+            end=split,
+            account_ids=ids[had],
+            first=first[had],
+            last=np.array(columns[10], dtype="datetime64[D]")[had],
+            days=np.array(columns[9], dtype=float)[had],
+            repeat_total=money(columns[11])[had],
+            total=None,
+            recent_total=None,
+            previous_total=None,
+            recent_days=None,
+        )
     return OrderDays(
         end=end,
-        account_ids=np.array(columns[0], dtype=np.int64),
-        first=np.array(columns[1], dtype="datetime64[D]"),
+        account_ids=ids,
+        first=first,
         last=np.array(columns[2], dtype="datetime64[D]"),
         days=np.array(columns[3], dtype=float),
-        total=money(columns[4]),
         repeat_total=money(columns[5]),
+        total=money(columns[4]),
         recent_total=money(columns[6]),
         previous_total=money(columns[7]),
         recent_days=np.array(columns[8], dtype=float),
+        before=before,
     )

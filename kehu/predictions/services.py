@@ -60,25 +60,45 @@ def _next_version(model) -> int:
 # --- CLV -----------------------------------------------------------------------------------------------
 
 
-def holdout_check(
-    workspace, as_of: date, holdout_days: int, start: clv.BgNbd | None = None, days: OrderDays | None = None
-) -> dict:
-    """Fit on orders before ``as_of − holdout_days``, predict purchase days in the holdout, compare
-    (``start``: a first guess for the fit, the full fit's estimates; ``days``: the pass at ``as_of``)."""
-    cutoff = as_of - timedelta(days=holdout_days)
-    before = order_days(workspace, cutoff)
-    calibration = customer_summary(workspace, cutoff, before)
+def holdout_days(workspace, as_of: date) -> int:
+    """The holdout of a fit at ``as_of``: a third of the order history, 4 to 26 weeks."""
+    from django.db.models import Min
+
+    from kehu.commerce.models import Order
+    from kehu.commerce.services import REVENUE_STATUSES
+
+    first = Order.objects.filter(
+        workspace=workspace, status__in=REVENUE_STATUSES, order_date__lt=as_of
+    ).aggregate(first=Min("order_date"))["first"]
+    span = (as_of - first).days if first else 0
+    return max(28, min(182, span // 3))
+
+
+def orders_for_fit(workspace, as_of: date) -> OrderDays:
+    """The pass over the orders a CLV fit reads: at ``as_of``, and before its holdout (``.before``)."""
+    return order_days(workspace, as_of, split=as_of - timedelta(days=holdout_days(workspace, as_of)))
+
+
+def holdout_check(workspace, days: OrderDays, start: clv.BgNbd | None = None) -> dict:
+    """Fit on the orders before the holdout (``days.before``), predict the purchase days in the holdout,
+    compare (``start``: a first guess for the fit, the full fit's estimates)."""
+    before = days.before
+    if before is None:
+        raise ValueError("the holdout needs the orders' pass with a split (orders_for_fit)")
+    calibration = customer_summary(workspace, before.end, before)
     if calibration["x"].size < MIN_CUSTOMERS or (calibration["x"] > 0).sum() < 2:
         return {}
+    weeks = (days.end - before.end).days / 7.0
     model, _ll = clv.fit_bgnbd(calibration["x"], calibration["t_x"], calibration["T"], start=start)
     predicted = clv.conditional_expected_purchases(
-        model, holdout_days / 7.0, calibration["x"], calibration["t_x"], calibration["T"]
+        model, weeks, calibration["x"], calibration["t_x"], calibration["T"]
     )
     # Purchase days in [cutoff, as_of): the days before as_of less the days before the cutoff.
-    days = days if days is not None else order_days(workspace, as_of)
     actual = days.days_at(before.account_ids) - before.days
     figures = clv.holdout_metrics(predicted, actual)
-    figures.update(cutoff=cutoff.isoformat(), holdout_days=holdout_days, params=model.as_dict())
+    figures.update(
+        cutoff=before.end.isoformat(), holdout_days=(days.end - before.end).days, params=model.as_dict()
+    )
     return figures
 
 
@@ -90,8 +110,8 @@ def fit_clv(
     monthly_discount: float = 0.01,
     days: OrderDays | None = None,
 ) -> ClvModel:
-    """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``; store it as a new version
-    (``days``: the orders' pass at ``as_of`` when the caller already has it)."""
+    """Fit BG/NBD + Gamma-Gamma on all confirmed orders before ``as_of``, check it on a holdout; store it
+    as a new version (``days``: ``orders_for_fit`` at ``as_of`` when the caller already has it)."""
     as_of = as_of or timezone.localdate()
     started = clock.monotonic()
     row = ClvModel(
@@ -101,7 +121,7 @@ def fit_clv(
         horizon_months=months,
         monthly_discount=monthly_discount,
     )
-    days = days if days is not None else order_days(workspace, as_of)
+    days = days if days is not None and days.before is not None else orders_for_fit(workspace, as_of)
     summary = customer_summary(workspace, as_of, days)
     row.customers = int(summary["x"].size)
     row.repeat_customers = int((summary["x"] > 0).sum())
@@ -122,10 +142,7 @@ def fit_clv(
             gg, _gll = clv.fit_gamma_gamma(summary["x"], summary["m"], start=gg_start)
             row.params = {"bgnbd": bgnbd.as_dict(), "gamma_gamma": gg.as_dict()}
             row.loglik = ll
-            span = int(summary["T"].max() * 7)
-            row.calibration = holdout_check(
-                workspace, as_of, max(28, min(182, span // 3)), start=bgnbd, days=days
-            )
+            row.calibration = holdout_check(workspace, days, start=bgnbd)
         except (
             ValueError,
             FloatingPointError,
@@ -193,7 +210,7 @@ def train_churn(
 def refit(workspace, as_of: date | None = None) -> tuple[ClvModel, ChurnModel]:
     """The weekly job: new CLV and churn models, then a scoring run with them."""
     as_of = as_of or timezone.localdate()
-    days = order_days(workspace, as_of)  # one pass over the orders for the CLV fit and the scoring
+    days = orders_for_fit(workspace, as_of)  # one pass over the orders for the CLV fit and the scoring
     clv_row = fit_clv(workspace, as_of, days=days)
     churn_row = train_churn(workspace, as_of)
     score(workspace, as_of, days=days)

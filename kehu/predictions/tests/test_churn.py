@@ -114,8 +114,13 @@ def test_tickets_complaints_and_satisfaction_feed_the_features(tenant):
     with tenant.scope():
         account = Account.objects.create(workspace=ws, name="Served")
         Order.objects.create(
-            workspace=ws, account=account, number="S-1", order_date=date(2026, 1, 10),
-            status=Order.Status.PAID, currency="CNY", base_total_amount=Decimal("100"),
+            workspace=ws,
+            account=account,
+            number="S-1",
+            order_date=date(2026, 1, 10),
+            status=Order.Status.PAID,
+            currency="CNY",
+            base_total_amount=Decimal("100"),
         )
         for number, kind, satisfaction, day in (
             (1, "complaint", 1, date(2026, 2, 1)),
@@ -123,8 +128,13 @@ def test_tickets_complaints_and_satisfaction_feed_the_features(tenant):
             (3, "complaint", None, date(2026, 3, 5)),  # after the cutoff: ignored
         ):
             Ticket.objects.create(
-                workspace=ws, number=number, subject=f"T{number}", account=account, type=kind,
-                satisfaction=satisfaction, created_at=synthetic._aware(day),
+                workspace=ws,
+                number=number,
+                subject=f"T{number}",
+                account=account,
+                type=kind,
+                satisfaction=satisfaction,
+                created_at=synthetic._aware(day),
             )
         features = churn.build_features(ws, cutoff)
     row = dict(zip(features.names, features.raw[0], strict=True))

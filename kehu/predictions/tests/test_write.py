@@ -13,6 +13,7 @@ from kehu.commerce.models import Order
 from kehu.commerce.services import REVENUE_STATUSES
 from kehu.customers.bulk import replace_rows
 from kehu.customers.models import Account
+from kehu.predictions import churn as churn_model
 from kehu.predictions import services, synthetic
 from kehu.predictions.models import CustomerPrediction
 from kehu.predictions.orders import order_days
@@ -136,15 +137,15 @@ def test_one_pass_gives_the_summary_and_the_recent_spend(tenant):
     assert days.days_at(np.array([a.pk, a.pk + 999])).tolist() == [3.0, 0.0]
 
 
-def test_holdout_actuals_are_the_purchase_days_inside_the_holdout(tenant):
-    """The holdout's actual purchases come from the difference of two passes; check them against a
-    direct count of distinct order days in the holdout window."""
+def test_holdout_comes_from_the_same_pass_and_counts_the_purchase_days_inside_it(tenant):
+    """The pass with a split sees the customers as a separate pass at the split day would, and the
+    holdout's actual purchases (the difference) match a direct count of distinct order days."""
     ws = tenant.workspace
     with tenant.scope():
         synthetic.generate(ws, accounts=120, end=AS_OF, seed=3, owner=tenant.users["sales"])
         cutoff = AS_OF - timedelta(days=91)
-        before, after = order_days(ws, cutoff), order_days(ws, AS_OF)
-        actual = after.days_at(before.account_ids) - before.days
+        days = order_days(ws, AS_OF, split=cutoff)
+        separate = order_days(ws, cutoff)
         direct = {}
         for account_id, _day in (
             Order.objects.filter(workspace=ws, status__in=REVENUE_STATUSES)
@@ -153,8 +154,16 @@ def test_holdout_actuals_are_the_purchase_days_inside_the_holdout(tenant):
             .distinct()
         ):
             direct[account_id] = direct.get(account_id, 0) + 1
+    before = days.before
+    assert before.end == cutoff and before.size == separate.size > 0
+    for name in ("account_ids", "first", "last", "days", "repeat_total"):
+        assert getattr(before, name).tolist() == getattr(separate, name).tolist(), name
+    assert before.total is None  # the churn features' sums are not computed for the split
+    actual = days.days_at(before.account_ids) - before.days
     assert actual.tolist() == [float(direct.get(int(i), 0)) for i in before.account_ids]
     assert actual.sum() > 0
+    with pytest.raises(ValueError, match="full pass"):
+        churn_model.build_features(ws, cutoff, days=before)
 
 
 def test_scoring_reads_the_orders_once(tenant):
