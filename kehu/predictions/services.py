@@ -255,7 +255,7 @@ def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None
     ORM objects (156 s at 100k customers, docs/performance.md). Only this app's tables are written;
     readers see the old rows until the commit.
     """
-    from kehu.customers.bulk import Table, replace_rows
+    from kehu.customers.bulk import insert_columns, replace_rows
     from kehu.customers.grading import grade_choices
 
     as_of = as_of or timezone.localdate()
@@ -331,19 +331,6 @@ def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None
             kinds[i], whys[i], datas[i] = kind, why[:300], data or no_data
             suggestions.append((account_id, kind, why[:300], data, num(churn_p[i])))
 
-    actions = Table(
-        RecommendedAction,
-        [
-            "workspace_id",
-            "account_id",
-            "kind",
-            "reason",
-            "data",
-            "churn_probability",
-            "created_at",
-            "updated_at",
-        ],
-    )
     q = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cursor:
         # Whole rows replaced: accounts that are no longer customers (orders cancelled) keep none.
@@ -374,7 +361,21 @@ def score(workspace, as_of: date | None = None, *, days: OrderDays | None = None
             "AND status = %s",
             [workspace.pk, str(RecommendedAction.Status.SUGGESTED)],
         )
-        actions.insert((workspace.pk, *row, now, now) for row in suggestions)
+        if suggestions:
+            account_ids, kinds_, reasons_, datas_, risks = zip(*suggestions, strict=True)
+            insert_columns(
+                RecommendedAction,
+                {
+                    "workspace_id": workspace.pk,
+                    "account_id": account_ids,
+                    "kind": kinds_,
+                    "reason": reasons_,
+                    "data": datas_,
+                    "churn_probability": risks,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
     measure_outcomes(workspace)
     return n
 

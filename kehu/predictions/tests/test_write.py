@@ -178,3 +178,31 @@ def test_scoring_reads_the_orders_once(tenant):
         if 'FROM "commerce_order"' in q["sql"] and "GROUP BY account_id, order_date" in q["sql"]
     ]
     assert len(order_passes) == 1
+
+
+def test_insert_columns_writes_each_value_and_the_defaults(tenant):
+    from kehu.customers.bulk import insert_columns
+    from kehu.predictions.models import RecommendedAction
+
+    a, b = _accounts(tenant, 2)
+    now = timezone.now()
+    n = insert_columns(
+        RecommendedAction,
+        {
+            "workspace_id": tenant.workspace.pk,
+            "account_id": [a.pk, b.pk],
+            "kind": ["call", "offer"],
+            "reason": ["Last order 120 days ago", 'say "hi"\tnow'],
+            "data": [{}, {"product_id": 7}],
+            "churn_probability": [0.75, None],
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    assert n == 2
+    with tenant.scope():
+        rows = {r.account_id: r for r in RecommendedAction.objects.filter(workspace=tenant.workspace)}
+    assert rows[a.pk].kind == "call" and rows[a.pk].churn_probability == 0.75 and rows[a.pk].data == {}
+    assert rows[b.pk].reason == 'say "hi"\tnow' and rows[b.pk].data == {"product_id": 7}
+    assert rows[b.pk].churn_probability is None
+    assert rows[a.pk].status == RecommendedAction.Status.SUGGESTED  # the default of a column not given
