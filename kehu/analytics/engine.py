@@ -28,13 +28,14 @@ import math
 import re
 import resource
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
+
+from kehu.core import parallel
 
 from .models import (
     COUNTED_STATUSES,
@@ -47,10 +48,9 @@ from .models import (
 )
 
 BATCH = 10_000
-# Worker connections for the batch steps on PostgreSQL (the benchmark machine has two cores): each
-# takes every PARALLEL-th batch. Their work tables are then UNLOGGED tables named after the run
-# (a session's temporary tables are invisible to the others).
-PARALLEL = 2
+# The batch steps run on ``kehu.core.parallel`` worker connections on PostgreSQL (each takes every
+# WORKERS-th batch); their work tables are then UNLOGGED tables named after the run (a session's
+# temporary tables are invisible to the others).
 WORK_TABLES = re.compile(r"\ban_(target|stats|new)\b")
 LOCK_KEY = 7007  # advisory lock class of analytics runs (the second key is the workspace id)
 RECENT_DAYS = 30
@@ -288,30 +288,17 @@ class _Run:
 
     def each_batch(self, step, items: list[tuple], *args) -> list:
         """``step(cursor, *item, *args)`` for every item (a batch's ``(lo, hi)``, a quintile query),
-        results in item order: in PARALLEL worker connections when the run's work tables are shared
+        results in item order: on worker connections when the run's work tables are shared
         (``self.suffix``), else one after another on this connection."""
         if not self.suffix or len(items) < 2:
             return [step(self.cur, *item, *args) for item in items]
-
-        def work(share: list[tuple[int, tuple]]) -> list[tuple[int, object]]:
-            try:
-                with connections[connection.alias].cursor() as cur:  # this thread's own connection
-                    return [(i, step(cur, *item, *args)) for i, item in share]
-            finally:
-                connections[connection.alias].close()
-
-        numbered = list(enumerate(items))
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            shares = [pool.submit(work, numbered[i::PARALLEL]) for i in range(PARALLEL)]
-            done = sorted(pair for share in shares for pair in share.result())
-        return [out for _i, out in done]
+        return parallel.on_workers(lambda cur, item: step(cur, *item, *args), items)
 
     # -- orchestration --
 
     def go(self) -> None:
         # Workers see only committed rows: inside a transaction (a test's) the steps stay on this one.
-        parallel = self.d.pg and PARALLEL > 1 and not connection.in_atomic_block
-        self.suffix = f"_run{self.run.pk}" if parallel else ""
+        self.suffix = f"_run{self.run.pk}" if parallel.can_use_workers() else ""
         with connection.cursor() as cur:
             self.cur = cur
             try:
