@@ -434,20 +434,68 @@ def point_owners(workspace_id: int, kind: str, values: Iterable[str], owner: str
             .order_by("id")
             .values_list("value", owner)
         )
-    table = ContactPoint._meta.db_table
-    # LATERAL … OFFSET 0 keeps one index probe per value (no hash join over the workspace's rows).
+    with connection.cursor() as cursor:
+        return _probe_each(
+            cursor,
+            ContactPoint._meta.db_table,
+            [owner],
+            f"workspace_id = %s AND kind = %s AND {owner} IS NOT NULL",
+            "value",
+            wanted,
+            [workspace_id, kind],
+            order_by="id",
+        )
+
+
+def column_owners(base, workspace_id: int, column: str, values: Iterable[str]) -> list[tuple[int, str]]:
+    """(pk, value) of the records of ``base`` (a scoped queryset) whose ``column`` is one of ``values``:
+    on PostgreSQL one probe of the ``(workspace, column)`` btree per value when the model has that
+    index — ``column IN (…)`` is planned on the contacts' trigram search index too (3.7 s for 1,000
+    phones at 35k contacts, the trap of ``point_owners``)."""
+    model = base.model
+    wanted = sorted(set(values))
+    connection = connections[router.db_for_read(model)]
+    indexed = any(list(index.fields) == ["workspace", column] for index in model._meta.indexes)
+    if connection.vendor != "postgresql" or "__" in column or not indexed:
+        return list(base.filter(**{column + "__in": wanted}).values_list("pk", column))
+    with connection.cursor() as cursor:
+        rows = _probe_each(
+            cursor,
+            model._meta.db_table,
+            ["id"],
+            "workspace_id = %s",
+            model._meta.get_field(column).column,
+            wanted,
+            [workspace_id],
+        )
+    return [(pk, value) for value, pk in rows]
+
+
+def _probe_each(
+    cursor,
+    table: str,
+    columns: list[str],
+    where: str,
+    column: str,
+    values: list,
+    params: list,
+    order_by: str = "",
+) -> list[tuple]:
+    """(value, *columns) of the rows of ``table`` matching ``where`` whose ``column`` equals one of
+    ``values``, by one index probe per value: ``LATERAL … OFFSET 0`` keeps PostgreSQL from a hash join
+    over the workspace's rows or a bitmap scan of a trigram index."""
+    quote = cursor.db.ops.quote_name
     sql = f"""
-        SELECT v.value, p.{owner} FROM unnest(%s::text[]) AS v(value)
+        SELECT v.value, {", ".join(f"p.{quote(c)}" for c in columns)} FROM unnest(%s::text[]) AS v(value)
         CROSS JOIN LATERAL (
-            SELECT {owner}, id FROM {table}
-            WHERE workspace_id = %s AND kind = %s AND value = v.value AND {owner} IS NOT NULL
+            SELECT {", ".join({quote(c): None for c in [*columns, order_by] if c})} FROM {quote(table)}
+            WHERE {where} AND {quote(column)} = v.value
             OFFSET 0
         ) AS p
-        ORDER BY p.id
+        {f"ORDER BY p.{quote(order_by)}" if order_by else ""}
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [wanted, workspace_id, kind])
-        return cursor.fetchall()
+    cursor.execute(sql, [values, *params])
+    return cursor.fetchall()
 
 
 def refresh_statistics(*tables: type[models.Model]) -> None:

@@ -64,14 +64,20 @@ def order_days(workspace, end: date, split: date | None = None) -> OrderDays:
     table = connection.ops.quote_name(Order._meta.db_table)
     placeholders = ", ".join(["%s"] * len(REVENUE_STATUSES))
     recent, previous = end - timedelta(days=RECENT_DAYS), end - timedelta(days=2 * RECENT_DAYS)
+    # The customers before ``split``, only when asked for (three more aggregates over every row).
+    split_columns = (
+        """,
+               COUNT(*) FILTER (WHERE day < %s), MAX(day) FILTER (WHERE day < %s),
+               CAST(SUM(amount) FILTER (WHERE day > first_day AND day < %s) AS DOUBLE PRECISION)"""
+        if split is not None
+        else ""
+    )
     sql = f"""
         SELECT account_id, MIN(day), MAX(day), COUNT(*), CAST(SUM(amount) AS DOUBLE PRECISION),
                CAST(SUM(amount) FILTER (WHERE day > first_day) AS DOUBLE PRECISION),
                CAST(SUM(amount) FILTER (WHERE day >= %s) AS DOUBLE PRECISION),
                CAST(SUM(amount) FILTER (WHERE day >= %s AND day < %s) AS DOUBLE PRECISION),
-               COUNT(*) FILTER (WHERE day >= %s),
-               COUNT(*) FILTER (WHERE day < %s), MAX(day) FILTER (WHERE day < %s),
-               CAST(SUM(amount) FILTER (WHERE day > first_day AND day < %s) AS DOUBLE PRECISION)
+               COUNT(*) FILTER (WHERE day >= %s){split_columns}
         FROM (
             SELECT account_id, order_date AS day, SUM(base_total_amount) AS amount,
                    MIN(order_date) OVER (PARTITION BY account_id) AS first_day
@@ -83,8 +89,8 @@ def order_days(workspace, end: date, split: date | None = None) -> OrderDays:
         GROUP BY account_id
         ORDER BY account_id
     """  # noqa: S608 - a quoted table name, values as parameters
-    at = split or end
-    params = [recent, previous, recent, recent, at, at, at, workspace.pk, *REVENUE_STATUSES, end]
+    params = [recent, previous, recent, recent, *[split] * 3 * (split is not None), workspace.pk]
+    params += [*REVENUE_STATUSES, end]
     bounds = Account.objects.filter(workspace=workspace).aggregate(lo=Min("pk"), hi=Max("pk"))
     lo, hi = (bounds["lo"] or 1) - 1, bounds["hi"] or 0
     shares = parallel.WORKERS if parallel.can_use_workers() else 1

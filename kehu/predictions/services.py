@@ -88,17 +88,15 @@ def holdout_check(workspace, days: OrderDays, start: clv.BgNbd | None = None) ->
     calibration = customer_summary(workspace, before.end, before)
     if calibration["x"].size < MIN_CUSTOMERS or (calibration["x"] > 0).sum() < 2:
         return {}
-    weeks = (days.end - before.end).days / 7.0
+    holdout = (days.end - before.end).days
     model, _ll = clv.fit_bgnbd(calibration["x"], calibration["t_x"], calibration["T"], start=start)
     predicted = clv.conditional_expected_purchases(
-        model, weeks, calibration["x"], calibration["t_x"], calibration["T"]
+        model, holdout / 7.0, calibration["x"], calibration["t_x"], calibration["T"]
     )
     # Purchase days in [cutoff, as_of): the days before as_of less the days before the cutoff.
     actual = days.days_at(before.account_ids) - before.days
     figures = clv.holdout_metrics(predicted, actual)
-    figures.update(
-        cutoff=before.end.isoformat(), holdout_days=(days.end - before.end).days, params=model.as_dict()
-    )
+    figures.update(cutoff=before.end.isoformat(), holdout_days=holdout, params=model.as_dict())
     return figures
 
 
