@@ -34,6 +34,8 @@ GIVEN_CHARS = (
     "雨桐然思远嘉俊博文一鸣佳琪梦瑶庆红梅春亮斌波凯琳倩颖慧晨昊天睿泽语嫣若曦佑豪诗晴宁安康乐福禄寿"
     "德才兴旺永长荣锦秋冬夏松柏竹兵彬斐飞鸿翔宏伟毅峰岩林森淼鑫磊晶莹璐瑾瑜琦珊娅妮娇媛婉婧倩茜蓉"
 )
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -82,6 +84,48 @@ def print_statements(connection, n: int, rows: int) -> None:
         print("backend time by statement (ms total · calls · µs per file row):")
         for total, calls, query in cursor.fetchall():
             print(f"  {total:10.0f} {calls:7d} {1000 * total / rows:8.1f}  {query}")
+        # The part no import of these records can skip: the rows themselves (COPY, with every index
+        # the tables carry) and the foreign-key checks PostgreSQL runs for them.
+        cursor.execute(
+            "SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements"
+            " WHERE query LIKE 'COPY %%' OR query LIKE '%%FOR KEY SHARE OF x'"
+        )
+        floor = 1000 * cursor.fetchone()[0] / rows
+    cores = os.cpu_count() or 1
+    if floor:
+        print(
+            f"writes alone (COPY + foreign-key checks): {floor:.0f} µs of backend per file row: one core"
+            f" writes at most {1e6 / floor:,.0f} rows/s, all {cores} cores of this machine doing nothing else"
+            f" {cores * 1e6 / floor:,.0f} rows/s"
+        )
+
+
+SEARCH_TABLES = ["customers_contact", "customers_contactpoint", "customers_account"]
+
+
+def drop_search_indexes(connection) -> list[str]:
+    """Drop the GIN indexes (trigram search, bigrams, custom fields) of the tables a contact import
+    writes, to measure what they cost it; their definitions, to put them back. Benchmark databases only."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x"
+            " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam"
+            " WHERE x.indrelid = ANY(%s::regclass[]) AND a.amname = 'gin'",
+            [SEARCH_TABLES],
+        )
+        found = cursor.fetchall()
+        for name, _definition in found:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    print(f"dropped {len(found)} search indexes: {', '.join(name for name, _d in found)}")
+    return [definition for _name, definition in found]
+
+
+def restore_indexes(connection, definitions: list[str]) -> None:
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for definition in definitions:
+            cursor.execute(definition)
+    print(f"re-created {len(definitions)} search indexes in {time.perf_counter() - started:.1f} s")
 
 
 def phone(rng: random.Random, n: int) -> str:
@@ -149,6 +193,12 @@ def main() -> None:
         metavar="N",
         help="print the N statements of most backend time (needs pg_stat_statements loaded)",
     )
+    parser.add_argument(
+        "--without-search-indexes",
+        action="store_true",
+        help="drop the contacts' and accounts' GIN search indexes for the run, then re-create them"
+        " (PostgreSQL; a benchmark database only)",
+    )
     args = parser.parse_args()
 
     import django
@@ -205,6 +255,7 @@ def main() -> None:
                     flush=True,
                 )
 
+        dropped = drop_search_indexes(connection) if args.without_search_indexes else []
         statements = args.statements and reset_statements(connection)
         load_before = os.getloadavg()
         backend = database_cpu(connection)
@@ -223,6 +274,8 @@ def main() -> None:
         backend = database_cpu(connection) - backend if backend is not None else None
         if statements:
             print_statements(connection, args.statements, args.rows)
+        if dropped:
+            restore_indexes(connection, dropped)
     result = {
         "database": connection.vendor,
         "rows": args.rows,
@@ -244,6 +297,7 @@ def main() -> None:
         "load_average_before": load_before,
         "load_average": os.getloadavg(),
         "profiled": bool(args.profile),
+        "search_indexes_dropped": bool(args.without_search_indexes),
         "cpus": os.cpu_count(),
         "at": stamp,
         "message": job.message,

@@ -500,7 +500,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_account),
             duplicate_keys=("email", "phone"),
-            statistics=("customers.ContactPoint",),
+            statistics=("customers.ContactPoint", "customers.Account"),
         )
     )
     register_target(
@@ -519,7 +519,7 @@ def register_builtin_targets() -> None:
             before=_people_before,
             restore=restore_person(customers.update_contact),
             duplicate_keys=("email", "phone"),
-            statistics=("customers.ContactPoint",),
+            statistics=("customers.ContactPoint", "customers.Contact", "customers.Account"),
         )
     )
 
