@@ -193,6 +193,7 @@ def main() -> None:
         metavar="N",
         help="print the N statements of most backend time (needs pg_stat_statements loaded)",
     )
+    parser.add_argument("--undo", action="store_true", help="then undo the import, timed")
     parser.add_argument(
         "--without-search-indexes",
         action="store_true",
@@ -276,12 +277,28 @@ def main() -> None:
             print_statements(connection, args.statements, args.rows)
         if dropped:
             restore_indexes(connection, dropped)
+        status = job.status
+        undo = {}
+        if args.undo and not args.dry_run:
+            from kehu.imports.models import ImportedRecord
+
+            records = ImportedRecord.objects.filter(job_id=job.pk).count()  # contacts and new accounts
+            undone = time.perf_counter()
+            services.request_undo(actor, job, enqueue=False)
+            after = services.run_undo(actor, job.pk)
+            seconds = time.perf_counter() - undone
+            undo = {
+                "undo_status": after.status,
+                "undo_seconds": round(seconds, 1),
+                "undo_records_per_second": round(records / seconds) if seconds else None,
+            }
+            print(f"undo: {records:,} records in {seconds:.1f} s ({after.status})")
     result = {
         "database": connection.vendor,
         "rows": args.rows,
         "existing_contacts": args.existing,
         "dry_run": args.dry_run,
-        "status": job.status,
+        "status": status,
         "created": job.created_count,
         "rejected": job.error_count,
         "corrected_cells": job.corrected_count,
@@ -301,6 +318,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "at": stamp,
         "message": job.message,
+        **undo,
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
     out = ROOT / "benchmarks" / "results" / f"imports-{connection.vendor}-{stamp}.json"

@@ -253,6 +253,15 @@ class AccountContact(WorkspaceModel):
         FINANCE = "finance", _("Finance")
         OTHER = "other", _("Other")
 
+    # Indexed by the unique key (workspace first) and the two foreign keys' own indexes: a contact's
+    # relations are found by ``contact_id`` alone (a contact is in one workspace).
+    workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("workspace"),
+        db_index=False,
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="relations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relations")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.USER)
@@ -266,7 +275,6 @@ class AccountContact(WorkspaceModel):
                 fields=["workspace", "account", "contact"], name="account_contact_unique"
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "contact"], name="account_contact_by_contact")]
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.account_id} ({self.role})"

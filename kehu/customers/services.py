@@ -799,6 +799,59 @@ def delete_account(actor: Actor, account: Account) -> None:
         ) from None
 
 
+def delete_accounts(actor: Actor, ids: list[int]) -> int:
+    """``delete_account`` for many accounts at once (an import's undo: ids it chose, like the single
+    delete's record); how many were deleted. Raises ``Conflict`` (deleting none) when records that must
+    outlive them (orders, opportunities, quotes) point to any."""
+    return _bulk_delete(actor, Account, ids)
+
+
+def delete_contacts(actor: Actor, ids: list[int]) -> int:
+    """``delete_contact`` for many contacts at once (an import's undo); how many were deleted."""
+    return _bulk_delete(actor, Contact, ids)
+
+
+@transaction.atomic
+def _bulk_delete(actor: Actor, model, ids: list[int]) -> int:
+    """What the single delete does, in a few statements per call: the records' tags dropped, one audit
+    entry each with its last values, the records and their cascades deleted by the ORM's collector."""
+    require(actor, "delete", model.object_type)
+    records = list(model.objects.filter(pk__in=ids))
+    if not records:
+        return 0
+    pks = [r.pk for r in records]
+    now = timezone.now()
+    user = actor.user
+    key_prefix = actor.api_key.prefix if actor.api_key else ""
+    bulk.Table(AuditEntry, AUDIT_COLUMNS).insert(
+        [
+            (
+                actor.workspace.pk,
+                now,
+                user.pk,
+                str(user.email),
+                key_prefix,
+                AuditEntry.Action.DELETE,
+                model.object_type,
+                str(r.pk),
+                str(r)[:200],
+                diff(snapshot(r), {}),
+            )
+            for r in records
+        ]
+    )
+    TaggedRecord.objects.filter(object_type=model.object_type, object_id__in=pks).delete()
+    try:
+        with transaction.atomic():
+            model.objects.filter(pk__in=pks).delete()
+    except ProtectedError as error:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise Conflict(
+            _("This account cannot be deleted while it has %(records)s.") % {"records": ", ".join(kinds)}
+        ) from None
+    return len(records)
+
+
 @transaction.atomic
 def create_contact(
     actor: Actor, *, phones=None, emails=None, tags=None, accounts=None, addresses=None, **values: Any
@@ -1055,22 +1108,22 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
                 changes,
             )
         )
-    bulk.Table(
-        AuditEntry,
-        (
-            "workspace_id",
-            "created_at",
-            "actor_id",
-            "actor_label",
-            "api_key_prefix",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "changes",
-        ),
-    ).insert(entries)
+    bulk.Table(AuditEntry, AUDIT_COLUMNS).insert(entries)
     return records
+
+
+AUDIT_COLUMNS = (
+    "workspace_id",
+    "created_at",
+    "actor_id",
+    "actor_label",
+    "api_key_prefix",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+)
 
 
 @functools.cache

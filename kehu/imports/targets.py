@@ -58,6 +58,9 @@ class Target:
     # Tables ("app.Model") that the batches grow and the duplicate/match lookups read: the run
     # refreshes their planner statistics now and then (``customers.bulk.refresh_statistics``).
     statistics: tuple[str, ...] = ()
+    # Undo of many created records at once (ids → how many deleted; ``DomainError`` deletes none), when
+    # the type has a bulk delete: else ``delete`` one by one.
+    delete_many: Callable[[Actor, list[int]], int] | None = None
 
     def fields(self, actor: Actor) -> list[TargetField]:
         return self.base_fields() + custom_fields(actor, self.object_type)
@@ -496,6 +499,7 @@ def register_builtin_targets() -> None:
             create=lambda actor, items: bulk_with_retry(customers.bulk_create_accounts, actor, items),
             update=lambda actor, rec, item: customers.update_account(actor, rec, **item),
             delete=customers.delete_account,
+            delete_many=customers.delete_accounts,
             find=_point_find(Account, "account"),
             before=_people_before,
             restore=restore_person(customers.update_account),
@@ -515,6 +519,7 @@ def register_builtin_targets() -> None:
             create=lambda actor, items: bulk_with_retry(customers.bulk_create_contacts, actor, items),
             update=lambda actor, rec, item: customers.update_contact(actor, rec, **item),
             delete=customers.delete_contact,
+            delete_many=customers.delete_contacts,
             find=_point_find(Contact, "contact"),
             before=_people_before,
             restore=restore_person(customers.update_contact),

@@ -250,6 +250,54 @@ def test_undo_removes_created_and_restores_updated(tenant, make_job, run_job):
     assert set(contacts(tenant)) == {"Ann"}
 
 
+def test_undo_deletes_created_records_in_bulk_and_reports_refused_ones(tenant, make_job, run_job):
+    """Created contacts and accounts are deleted a type per call (with an audit entry each, their
+    phones, relations and tags gone); an account an order now points to is refused and reported by row,
+    and a record the same file created then updated is gone."""
+    from kehu.audit.models import AuditEntry
+    from kehu.commerce.services import create_order
+    from kehu.customers.models import AccountContact, TaggedRecord
+
+    actor = tenant.actors["admin"]
+    job = run_job(
+        make_job(
+            "email,name,公司名称,标签\n"
+            "a@example.com,Ann,Acme,vip\n"
+            "b@example.com,Bob,Globex,\n"
+            "c@example.com,Cid,Globex,new\n"
+            "a@example.com,Ann Li,Acme,\n",
+            mode="upsert",
+            match_key="email",
+        )
+    )
+    assert (job.created_count, job.updated_count, job.error_count) == (3, 1, 0)
+    with tenant.scope():
+        acme = Account.objects.get(name="Acme")
+        ids = set(Contact.objects.values_list("pk", flat=True))
+        assert TaggedRecord.objects.filter(object_type="customers.contact").count() == 2
+        create_order(actor, account_id=Account.objects.get(name="Globex").pk)
+        services.request_undo(actor, job, enqueue=False)
+        job = services.run_undo(actor, job.pk)
+        assert not Contact.objects.exists()
+        assert not ContactPoint.objects.filter(contact_id__in=ids).exists()
+        assert not AccountContact.objects.exists()
+        assert not TaggedRecord.objects.filter(object_type="customers.contact").exists()
+        assert list(Account.objects.values_list("name", flat=True)) == ["Globex"]
+        deleted = AuditEntry.objects.filter(action="delete")
+        assert sorted(
+            deleted.filter(object_type="customers.contact").values_list("object_id", flat=True)
+        ) == (sorted(str(pk) for pk in ids))
+        last = deleted.get(object_type="customers.account")
+        assert (last.object_id, last.object_repr, last.changes["name"]) == (
+            str(acme.pk),
+            "Acme",
+            ["Acme", None],
+        )
+        assert not ImportedRecord.objects.filter(job=job).exists()
+    assert job.status == ImportJob.Status.UNDONE
+    assert job.message == "Row 3: This account cannot be deleted while it has orders."
+
+
 def test_dry_run_cannot_be_undone(tenant, make_job, run_job):
     from kehu.core.errors import ValidationFailed
 
