@@ -5,6 +5,9 @@ A finder is ``fn(actor, object_type, values, instance=None) -> list[dict]``: it 
 duplicates (``possible_duplicates``) or raises ``ValidationFailed`` when a blocking rule fires.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 _FINDERS: list = []
@@ -39,3 +42,26 @@ def check_duplicates_many(actor, object_type: str, values_list: list[dict[str, A
         for mine, more in zip(found, fn(actor, object_type, values_list), strict=True):
             mine += more
     return found
+
+
+# What a batch finder read of existing records (the duplicates app keeps their match features by
+# (object type, id)), kept from one bulk call to the next inside ``remembered_records()``.
+_REMEMBERED: ContextVar[dict | None] = ContextVar("duplicate_candidates_remembered", default=None)
+
+
+@contextmanager
+def remembered_records() -> Iterator[dict]:
+    """Inside, batch finders keep what they read of existing records for the next bulk calls (an
+    import's batches share most of their namesakes); the dict is yielded so that the caller can bound how
+    stale it gets (``clear()``) — records edited meanwhile are seen as they were when first read."""
+    memo: dict = {}
+    token = _REMEMBERED.set(memo)
+    try:
+        yield memo
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def remembered() -> dict | None:
+    """The memo of the enclosing ``remembered_records()``, or None outside one."""
+    return _REMEMBERED.get()

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Q
 
 from kehu.customers.bulk import column_owners, point_owners
+from kehu.customers.duplicate_hooks import remembered
 from kehu.customers.normalize import pinyin_stem
 
 from .finder import (
@@ -158,6 +159,20 @@ def _candidates(
     return found
 
 
+def _features_of(spec: TypeSpec, ids: set[int], region: str) -> dict[int, Features]:
+    """Features of the existing records ``ids``, those read by earlier calls inside
+    ``customers.duplicate_hooks.remembered_records()`` taken from there."""
+    memo = remembered()
+    if memo is None:
+        return {o.id: o for o in fetch_features(spec, spec.model.objects.filter(pk__in=ids), region)}
+    kind = spec.object_type
+    missing = [pk for pk in ids if (kind, pk) not in memo]
+    if missing:
+        for o in fetch_features(spec, spec.model.objects.filter(pk__in=missing), region):
+            memo[kind, o.id] = o
+    return {pk: memo[kind, pk] for pk in ids if (kind, pk) in memo}
+
+
 def find_duplicates_many(
     workspace, object_type: str, items: list[dict[str, Any]], *, actor=None, limit: int = MAX_MATCHES
 ) -> list[list[Match]]:
@@ -178,7 +193,7 @@ def find_duplicates_many(
     every = set().union(*candidates)
     if not every:
         return [[] for _ in items]
-    others = {o.id: o for o in fetch_features(spec, spec.model.objects.filter(pk__in=every), region)}
+    others = _features_of(spec, every, region)
     results: list[list[Match]] = [
         judged(object_type, rules, f, (others[pk] for pk in ids if pk in others))[:limit]
         for f, ids in zip(features, candidates, strict=True)

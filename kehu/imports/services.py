@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from kehu.audit.models import AuditEntry
 from kehu.audit.services import record
 from kehu.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from kehu.customers.bulk import Table, refresh_statistics
+from kehu.customers.duplicate_hooks import remembered_records
 from kehu.listviews.services import spreadsheet_safe, write_xlsx
 from kehu.workspaces.access import Actor, require
 
@@ -41,6 +43,7 @@ from .targets import TARGETS, Batch, Row, Target, TargetField, get_target
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+REMEMBER_BATCHES = 20  # the duplicate check's memo of existing records lasts this many batches (≈ 30 s)
 PREVIEW_ROWS = 20
 MAX_STORED_CORRECTIONS = 10_000  # per job; every correction is still counted
 MAX_STORED_ERRORS = 200_000
@@ -592,18 +595,25 @@ def run(actor: Actor, job_id: int, progress=None) -> ImportJob:
         files.read_header(rows)
         grown = [apps.get_model(label) for label in spec.statistics]
         refresh_statistics(*grown)
-        for number, batch in enumerate(_batches(rows, job.cursor, plan), start=1):
-            if not _run_batch(actor, job, plan, batch):
-                break
-            if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: a few times per import
-                refresh_statistics(*grown)
-            _after_batch(job, number)
-            if progress is not None:
-                progress(ImportJob.objects.get(pk=job.pk))
-        else:
-            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-                status=ImportJob.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
-            )
+        # Creating, the duplicate check keeps the existing records it read for the next batches
+        # (namesakes recur), forgotten every few batches so that edits made meanwhile are seen; an
+        # upsert changes records the check has read, so it reads them each time.
+        remembering = remembered_records() if job.mode == ImportJob.Mode.CREATE else nullcontext({})
+        with remembering as memo:
+            for number, batch in enumerate(_batches(rows, job.cursor, plan), start=1):
+                if not _run_batch(actor, job, plan, batch):
+                    break
+                if number & (number - 1) == 0:  # after batches 1, 2, 4, 8 …: a few times per import
+                    refresh_statistics(*grown)
+                if number % REMEMBER_BATCHES == 0:
+                    memo.clear()
+                _after_batch(job, number)
+                if progress is not None:
+                    progress(ImportJob.objects.get(pk=job.pk))
+            else:
+                ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                    status=ImportJob.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+                )
     except DomainError as error:
         _fail(job, str(error.message) + "".join(f" {d.message}" for d in error.details))
     except Exception as error:  # the job must say why it stopped; the traceback goes to the log

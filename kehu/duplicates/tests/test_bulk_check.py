@@ -127,3 +127,33 @@ def test_column_lookup_finds_the_workspace_records_by_value(tenant, other_tenant
         assert column_owners(Contact.objects.all(), tenant.workspace.pk, "email", ["b@x.cn"]) == [
             (b.pk, "b@x.cn")
         ]
+
+
+def test_remembered_records_are_read_once_and_give_the_same_answers(tenant, wang):
+    """Inside ``remembered_records()`` (an import creating contacts) a record read as a candidate by
+    one call is taken from the memo by the next: the same matches, two queries less (the records and
+    their phones and emails); once cleared, it is read again."""
+    from kehu.customers.duplicate_hooks import remembered_records
+
+    ws = tenant.workspace
+    items = [{"name": "Wei Wang", "company": "星辰科技"}, {"name": "X", "email": "WANG.WEI@xingchen.cn"}]
+
+    def answers():
+        return [
+            [(m.record_id, m.score, m.matched_fields) for m in ms]
+            for ms in find_duplicates_many(ws, "customers.contact", items)
+        ]
+
+    with tenant.scope():
+        expected = answers()
+        with remembered_records() as memo:
+            with CaptureQueriesContext(connection) as first:
+                assert answers() == expected
+            assert set(memo) == {("customers.contact", wang.pk)}
+            with CaptureQueriesContext(connection) as second:
+                assert answers() == expected
+            memo.clear()
+            with CaptureQueriesContext(connection) as cleared:
+                assert answers() == expected
+    assert expected[0] and expected[1][0][0] == wang.pk
+    assert len(second) == len(first) - 2 and len(cleared) == len(first)
