@@ -40,6 +40,9 @@ from .rules import active_rules
 
 RANGES_PER_QUERY = 300  # SQLite refuses expressions deeper than 1,000 ORs
 STEMS_PER_QUERY = 2000  # names per stem query (three values each, under any database's parameter limit)
+# Features kept by ``remembered_records()`` (1–2 kB each): at 1M contacts a batch's namesakes alone
+# run to tens of thousands, and an import's memory must stay flat.
+REMEMBERED_MAX = 50_000
 
 
 def _by_value(pairs) -> dict[Any, set[int]]:
@@ -166,11 +169,14 @@ def _features_of(spec: TypeSpec, ids: set[int], region: str) -> dict[int, Featur
     if memo is None:
         return {o.id: o for o in fetch_features(spec, spec.model.objects.filter(pk__in=ids), region)}
     kind = spec.object_type
-    missing = [pk for pk in ids if (kind, pk) not in memo]
-    if missing:
-        for o in fetch_features(spec, spec.model.objects.filter(pk__in=missing), region):
-            memo[kind, o.id] = o
-    return {pk: memo[kind, pk] for pk in ids if (kind, pk) in memo}
+    found = {pk: memo[kind, pk] for pk in ids if (kind, pk) in memo}
+    missing = [pk for pk in ids if pk not in found]
+    fetched = fetch_features(spec, spec.model.objects.filter(pk__in=missing), region) if missing else []
+    if len(memo) + len(fetched) > REMEMBERED_MAX:
+        memo.clear()
+    if len(fetched) <= REMEMBERED_MAX:
+        memo.update(((kind, o.id), o) for o in fetched)
+    return found | {o.id: o for o in fetched}
 
 
 def find_duplicates_many(

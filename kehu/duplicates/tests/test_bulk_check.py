@@ -157,3 +157,17 @@ def test_remembered_records_are_read_once_and_give_the_same_answers(tenant, wang
                 assert answers() == expected
     assert expected[0] and expected[1][0][0] == wang.pk
     assert len(second) == len(first) - 2 and len(cleared) == len(first)
+
+
+def test_remembered_records_stay_under_their_cap(tenant, wang, monkeypatch):
+    from kehu.customers.duplicate_hooks import remembered_records
+    from kehu.duplicates import batch
+
+    monkeypatch.setattr(batch, "REMEMBERED_MAX", 0)
+    items = [{"name": "Wei Wang", "company": "星辰科技"}]
+    with tenant.scope():
+        plain = find_duplicates_many(tenant.workspace, "customers.contact", items)
+        with remembered_records() as memo:
+            kept = find_duplicates_many(tenant.workspace, "customers.contact", items)
+            assert memo == {}
+    assert [m.record_id for m in kept[0]] == [m.record_id for m in plain[0]] == [wang.pk]
