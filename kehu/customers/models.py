@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
-from kehu.core.models import OwnedRecord, WorkspaceModel
+from kehu.core.models import OwnedRecord, WorkspaceModel, workspace_key
 
 from .normalize import pinyin_stem
 
@@ -181,13 +181,7 @@ class Contact(OwnedRecord):
 
     # No single-column workspace index: every index of the table starts with the workspace (the
     # cascade and scoped reads use those), and each index costs every imported row.
-    workspace = models.ForeignKey(
-        "workspaces.Workspace",
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("workspace"),
-        db_index=False,
-    )
+    workspace = workspace_key(db_index=False)
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("Latin name"), max_length=200, blank=True)
     name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
@@ -255,13 +249,7 @@ class AccountContact(WorkspaceModel):
 
     # Indexed by the unique key (workspace first) and the two foreign keys' own indexes: a contact's
     # relations are found by ``contact_id`` alone (a contact is in one workspace).
-    workspace = models.ForeignKey(
-        "workspaces.Workspace",
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("workspace"),
-        db_index=False,
-    )
+    workspace = workspace_key(db_index=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="relations")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="relations")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.USER)
@@ -296,13 +284,7 @@ class ContactPoint(WorkspaceModel):
 
     # Indexed by the (workspace, kind, value) lookup and the owners' own indexes, nothing else: an
     # import writes two of these per contact.
-    workspace = models.ForeignKey(
-        "workspaces.Workspace",
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("workspace"),
-        db_index=False,
-    )
+    workspace = workspace_key(db_index=False)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.CASCADE, related_name="contact_points"
     )
