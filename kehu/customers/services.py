@@ -793,10 +793,14 @@ def delete_account(actor: Actor, account: Account) -> None:
         with transaction.atomic():
             delete_record(actor, account)
     except ProtectedError as error:
-        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
-        raise Conflict(
-            _("This account cannot be deleted while it has %(records)s.") % {"records": ", ".join(kinds)}
-        ) from None
+        raise _still_referenced(error) from None
+
+
+def _still_referenced(error: ProtectedError) -> Conflict:
+    kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+    return Conflict(
+        _("This account cannot be deleted while it has %(records)s.") % {"records": ", ".join(kinds)}
+    )
 
 
 def delete_accounts(actor: Actor, ids: list[int]) -> int:
@@ -844,11 +848,8 @@ def _bulk_delete(actor: Actor, model, ids: list[int]) -> int:
     try:
         with transaction.atomic():
             model.objects.filter(pk__in=pks).delete()
-    except ProtectedError as error:
-        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
-        raise Conflict(
-            _("This account cannot be deleted while it has %(records)s.") % {"records": ", ".join(kinds)}
-        ) from None
+    except ProtectedError as error:  # only accounts are protected (by orders, opportunities, quotes)
+        raise _still_referenced(error) from None
     return len(records)
 
 

@@ -43,7 +43,7 @@ from .targets import TARGETS, Batch, Row, Target, TargetField, get_target
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-REMEMBER_BATCHES = 20  # the duplicate check's memo of existing records lasts this many batches (≈ 30 s)
+REMEMBER_BATCHES = 20  # the duplicate check's memo of existing records lasts this many batches
 PREVIEW_ROWS = 20
 MAX_STORED_CORRECTIONS = 10_000  # per job; every correction is still counted
 MAX_STORED_ERRORS = 200_000
