@@ -122,28 +122,13 @@ def _to_result(result_id: str, envelope: dict[str, Any]) -> TaskResult:
 def run_django_task(self, task_path: str, args: list, kwargs: dict, backend_alias: str) -> dict[str, Any]:
     """Run one ``django.tasks`` task on a Celery worker and return its result envelope."""
     meta = self.backend.get_task_meta(self.request.id).get("result")
-    envelope = (
-        dict(meta)
-        if isinstance(meta, dict) and ENVELOPE_MARK in meta
-        else {
-            ENVELOPE_MARK: 1,
-            "task_path": task_path,
-            "args": args,
-            "kwargs": kwargs,
-            "backend": backend_alias,
-            "enqueued_at": None,
-            "errors": [],
-            "worker_ids": [],
-        }
-    )
+    envelope = dict(meta) if isinstance(meta, dict) and ENVELOPE_MARK in meta else {
+        ENVELOPE_MARK: 1, "task_path": task_path, "args": args, "kwargs": kwargs, "backend": backend_alias,
+        "enqueued_at": None, "errors": [], "worker_ids": [],
+    }
     now = timezone.now().isoformat()
-    envelope.update(
-        status=TaskResultStatus.RUNNING.value,
-        started_at=now,
-        last_attempted_at=now,
-        finished_at=None,
-        return_value=None,
-    )
+    envelope.update(status=TaskResultStatus.RUNNING.value, started_at=now, last_attempted_at=now,
+                    finished_at=None, return_value=None)
     envelope["worker_ids"] = [*envelope.get("worker_ids", []), self.request.hostname or "celery"]
     self.update_state(state=states.STARTED, meta=envelope)
     result = None
@@ -161,13 +146,10 @@ def run_django_task(self, task_path: str, args: list, kwargs: dict, backend_alia
         envelope["return_value"] = normalize_json(value)
         envelope["status"] = TaskResultStatus.SUCCESSFUL.value
     except Exception as exc:
-        envelope["errors"] = [
-            *envelope.get("errors", []),
-            {
-                "exception_class_path": f"{type(exc).__module__}.{type(exc).__qualname__}",
-                "traceback": "".join(format_exception(exc)),
-            },
-        ]
+        envelope["errors"] = [*envelope.get("errors", []), {
+            "exception_class_path": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "traceback": "".join(format_exception(exc)),
+        }]
         envelope["status"] = TaskResultStatus.FAILED.value
         envelope["return_value"] = None
     envelope["finished_at"] = timezone.now().isoformat()

@@ -74,7 +74,8 @@ def normalize_email(raw: str) -> str:
 # Full-width ASCII (ＡＢＣ１２３，＠) is U+FF01–U+FF5E: the same characters 0xFEE0 higher.
 _FULL_WIDTH_ALL = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _FULL_WIDTH_ALNUM = {
-    code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
+    code: code - 0xFEE0
+    for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
 } | {0x3000: 0x20}
 
 

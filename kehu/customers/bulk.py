@@ -503,12 +503,12 @@ def refresh_statistics(*tables: type[models.Model]) -> None:
 
     A workspace that is new to the planner's statistics looks empty: ``workspace_id = <new>`` is
     estimated at one row, so a lookup in it is planned on any index that starts with the workspace
-    and filters every row the workspace has meanwhile gained (5 ms per probe at 10k rows; 0.9 ms per
-    imported row at 30k contacts, measured). Autovacuum analyzes only after 10 % of the whole table
-    changed, which a new workspace's import into a large shared table may never reach; a long import
-    refreshes the statistics itself. Only the workspace column is analyzed: its estimate is what
-    picks the index, and a whole-table ANALYZE also evaluates the expression indexes (≈ 3 s for
-    the contacts' bigrams).
+    and filters every row the workspace has meanwhile gained (5 ms per probe at 10k rows; 1.3 ms of
+    backend per imported row at 30k contacts for the email and phone probes, measured). Autovacuum
+    analyzes only after 10 % of the whole table changed, which a new workspace's import into a large
+    shared table may never reach; a long import refreshes the statistics itself. Only the workspace
+    column is analyzed: its estimate is what picks the index, and a whole-table ANALYZE also
+    evaluates the expression indexes (≈ 3 s for the contacts' bigrams, measured in session 7).
     """
     if not tables:
         return

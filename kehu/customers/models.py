@@ -371,7 +371,9 @@ class Address(WorkspaceModel):
         ]
 
     def __str__(self) -> str:
-        return " ".join(p for p in (self.province, self.city, self.district, self.street, self.postcode) if p)
+        return " ".join(
+            p for p in (self.province, self.city, self.district, self.street, self.postcode) if p
+        )
 
 
 class Tag(WorkspaceModel):

@@ -824,25 +824,8 @@ def _bulk_delete(actor: Actor, model, ids: list[int]) -> int:
     if not records:
         return 0
     pks = [r.pk for r in records]
-    now = timezone.now()
-    user = actor.user
-    key_prefix = actor.api_key.prefix if actor.api_key else ""
-    bulk.Table(AuditEntry, AUDIT_COLUMNS).insert(
-        [
-            (
-                actor.workspace.pk,
-                now,
-                user.pk,
-                str(user.email),
-                key_prefix,
-                AuditEntry.Action.DELETE,
-                model.object_type,
-                str(r.pk),
-                str(r)[:200],
-                diff(snapshot(r), {}),
-            )
-            for r in records
-        ]
+    _write_audit(
+        actor, AuditEntry.Action.DELETE, model.object_type, ((r, diff(snapshot(r), {})) for r in records)
     )
     TaggedRecord.objects.filter(object_type=model.object_type, object_id__in=pks).delete()
     try:
@@ -1078,8 +1061,6 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
         )
     # One audit entry per record with the changes ``create_record`` writes for a single create
     # (its filled-in values), plus its addresses and tags.
-    key_prefix = actor.api_key.prefix if actor.api_key else ""
-    actor_label = str(user.email)
     entries = []
     audited = _audited_fields(model)
     for r, (_cleaned, _points, names_, _relations, address_items, listed) in zip(
@@ -1095,21 +1076,8 @@ def _bulk_write(actor: Actor, model, prepared: list) -> list:
             changes["addresses"] = [[], _address_lines(address_items)]
         if names_:
             changes["tags"] = [[], names_]
-        entries.append(
-            (
-                workspace_id,
-                now,
-                user_id,
-                actor_label,
-                key_prefix,
-                AuditEntry.Action.CREATE,
-                model.object_type,
-                str(r.pk),
-                str(r)[:200],
-                changes,
-            )
-        )
-    bulk.Table(AuditEntry, AUDIT_COLUMNS).insert(entries)
+        entries.append((r, changes))
+    _write_audit(actor, AuditEntry.Action.CREATE, model.object_type, entries, now=now)
     return records
 
 
@@ -1125,6 +1093,21 @@ AUDIT_COLUMNS = (
     "object_repr",
     "changes",
 )
+
+
+def _write_audit(actor: Actor, action: str, object_type: str, changes_of, *, now=None) -> None:
+    """One audit entry per (record, changes), as ``audit.services.record`` would write it, in one insert."""
+    user = actor.user
+    stamps = (
+        actor.workspace.pk,
+        now or timezone.now(),
+        user.pk,
+        str(user.email),
+        actor.api_key.prefix if actor.api_key else "",
+    )
+    bulk.Table(AuditEntry, AUDIT_COLUMNS).insert(
+        [(*stamps, action, object_type, str(r.pk), str(r)[:200], changes) for r, changes in changes_of]
+    )
 
 
 @functools.cache

@@ -40,8 +40,8 @@ from .rules import active_rules
 
 RANGES_PER_QUERY = 300  # SQLite refuses expressions deeper than 1,000 ORs
 STEMS_PER_QUERY = 2000  # names per stem query (three values each, under any database's parameter limit)
-# Features kept by ``remembered_records()`` (1–2 kB each): at 1M contacts a batch's namesakes alone
-# run to tens of thousands, and an import's memory must stay flat.
+# Features kept by ``remembered_records()`` (≈ 3.4 kB each, caches included): at 1M contacts a batch's
+# namesakes alone run to tens of thousands, and an import's memory must stay flat.
 REMEMBERED_MAX = 50_000
 
 

@@ -89,8 +89,8 @@ def order_days(workspace, end: date, split: date | None = None) -> OrderDays:
         GROUP BY account_id
         ORDER BY account_id
     """  # noqa: S608 - a quoted table name, values as parameters
-    params = [recent, previous, recent, recent, *[split] * 3 * (split is not None), workspace.pk]
-    params += [*REVENUE_STATUSES, end]
+    params = [recent, previous, recent, recent, *([split] * 3 if split is not None else [])]
+    params += [workspace.pk, *REVENUE_STATUSES, end]
     bounds = Account.objects.filter(workspace=workspace).aggregate(lo=Min("pk"), hi=Max("pk"))
     lo, hi = (bounds["lo"] or 1) - 1, bounds["hi"] or 0
     shares = parallel.WORKERS if parallel.can_use_workers() else 1

@@ -25,35 +25,11 @@ from kehu.workspaces.permissions import OBJECT_TYPES
 # only by string in its foreign keys. users sits above workspaces: login events are recorded in
 # each workspace of the user. operations (the `kehu` commands, the demo seed) drives them all.
 LAYERS = [
-    "core",
-    "audit",
-    "workspaces",
-    "customfields",
-    "listviews",
-    "users",
-    "customers",
-    "activities",
-    "commerce",
-    "deals",
-    "quotes",
-    "leads",
-    "scoring",
-    "forecast",
+    "core", "audit", "workspaces", "customfields", "listviews", "users", "customers", "activities",
+    "commerce", "deals", "quotes", "leads", "scoring", "forecast",
     # service (issue 6) and analytics (issue 7)
-    "knowledge",
-    "sla",
-    "tickets",
-    "mailboxes",
-    "bot",
-    "surveys",
-    "analytics",
-    "predictions",
-    "reports",
-    "imports",
-    "duplicates",
-    "portability",
-    "web",
-    "operations",
+    "knowledge", "sla", "tickets", "mailboxes", "bot", "surveys", "analytics", "predictions", "reports",
+    "imports", "duplicates", "portability", "web", "operations",
 ]
 
 # Models that are the tenancy itself, or that belong to no single workspace.
@@ -274,10 +250,7 @@ def test_lower_apps_never_import_higher_ones():
                     continue
                 problems.append(f"{where} ({app}) imports kehu.{imported}")
     assert not problems, (
-        "a lower app imports a higher one (order: "
-        + " → ".join(LAYERS)
-        + "):\n  "
-        + "\n  ".join(problems)
+        "a lower app imports a higher one (order: " + " → ".join(LAYERS) + "):\n  " + "\n  ".join(problems)
         + "\nMove the code up, pass the value in, or let the higher app listen to a signal."
     )
 
